@@ -1,0 +1,41 @@
+"""Settings of the Lambda tasks and the CLI, from environment variables (prefix ``HIVEMIND_``).
+
+Handlers never read ``os.environ`` themselves: they ask for ``get_settings()``. The CDK app sets these
+variables on every function; the local cloud sets the same ones in its process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hivemind import constants
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HIVEMIND_", extra="ignore")
+
+    table_name: str = constants.TABLE_NAME
+    idempotency_table_name: str = constants.IDEMPOTENCY_TABLE_NAME
+    event_bus_name: str = constants.EVENT_BUS_NAME
+    artifacts_bucket: str = ""
+    deploy_state_machine_arn: str = ""
+    destroy_state_machine_arn: str = ""
+    retry_state_machine_arn: str = ""
+    cleanup_schedule_group: str = "hivemind-cleanup"
+    cleanup_role_arn: str = ""
+    cleanup_timer_hours: float = Field(default=constants.CLEANUP_TIMER_HOURS, ge=0)
+    cleanup_action: str = Field(default="remind", pattern="^(remind|destroy)$")
+    max_retries: int = Field(default=3, ge=0)
+    max_repo_size_mb: int = Field(default=200, ge=1)
+    work_dir: str = "/tmp/hivemind"
+    # Set only in the local cloud: the poll interval of wait loops (seconds) can be shortened there.
+    poll_interval_s: int | None = Field(default=None, ge=1)
+    local: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
