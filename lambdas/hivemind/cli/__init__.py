@@ -1,0 +1,1 @@
+"""The `hivemind` command line: parse arguments, call plain functions, render the result."""

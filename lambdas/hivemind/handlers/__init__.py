@@ -1,0 +1,1 @@
+"""One thin handler per Lambda task: parse the event, call one logic function, return a model dump."""

@@ -1,0 +1,59 @@
+"""Shared Logger/Tracer/Metrics, the error translation every task uses, and idempotency settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from hivemind import constants
+from hivemind.adapters.aws import is_throttling
+from hivemind.errors import HiveMindError, InvalidInput, TransientError
+from hivemind.settings import get_settings
+
+logger = Logger(service=constants.SERVICE)
+tracer = Tracer(service=constants.SERVICE)
+metrics = Metrics(namespace="HiveMind", service=constants.SERVICE)
+
+
+def lambda_errors(fn: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
+    """Raise HiveMind errors with a JSON message so Step Functions' Catch keeps the remediation.
+
+    Lambda reports ``errorType`` = the class name (what ASL Retry/Catch match) and ``errorMessage``
+    = ``str(exc)``; the record-failure task decodes the JSON back (``logic.failure.parse_catch``).
+    A pydantic ValidationError of the input becomes InvalidInput.
+    """
+
+    @wraps(fn)
+    def wrapper(event: dict, context: Any) -> Any:
+        try:
+            return fn(event, context)
+        except HiveMindError as exc:
+            logger.warning("task failed", extra={"error_type": exc.type, "error_message": exc.message})
+            raise type(exc)(json.dumps(exc.to_dict(), default=str), remediation=exc.remediation,
+                            stage=exc.stage, context=exc.context) from None
+        except ClientError as exc:
+            if not is_throttling(exc):
+                raise
+            err = TransientError(f"AWS throttled or failed transiently: {exc}")
+            raise TransientError(json.dumps(err.to_dict(), default=str)) from None
+        except ValidationError as exc:
+            err = InvalidInput(f"invalid task input: {exc.errors(include_url=False)[:3]}")
+            raise InvalidInput(json.dumps(err.to_dict(), default=str)) from None
+
+    return wrapper
+
+
+def idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+    """Persistence + config for ``@idempotent_function`` (keyed on execution id + step)."""
+    settings = get_settings()
+    return (
+        DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name),
+        IdempotencyConfig(expires_after_seconds=3600, raise_on_no_idempotency_key=True),
+    )

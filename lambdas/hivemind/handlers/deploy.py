@@ -1,0 +1,32 @@
+"""Deploy task: send the release to the instances with SSM Run Command.
+
+Idempotent: a retried invocation with the same input (execution id + poll) returns the first
+command id instead of installing and starting the app a second time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+from hivemind.handlers.common import idempotency, lambda_errors, logger, metrics, tracer
+from hivemind.logic.deploy import deploy
+from hivemind.logic.ports import default_ports
+from hivemind.models.tasks import TaskInput
+
+_store, _config = idempotency()
+
+
+@idempotent_function(data_keyword_argument="task", persistence_store=_store, config=_config)
+def _deploy_once(task: TaskInput) -> dict:
+    return deploy(task.deployment_id, task.polls, default_ports()).model_dump(mode="json")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@lambda_errors
+def lambda_handler(event: dict, context: Any) -> dict:
+    _config.register_lambda_context(context)
+    return _deploy_once(task=TaskInput.model_validate(event))

@@ -1,0 +1,20 @@
+"""Diagnose task: match the recorded error against the rule catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
+from hivemind.logic.failure import diagnose
+from hivemind.models.tasks import TaskInput
+from hivemind.logic.ports import default_ports
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@lambda_errors
+def lambda_handler(event: dict, context: Any) -> dict:
+    task = TaskInput.model_validate(event)
+    diagnosis = diagnose(task.deployment_id, default_ports())
+    return {"diagnosis": diagnosis.model_dump(mode="json") if diagnosis else None}

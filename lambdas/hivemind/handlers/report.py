@@ -1,0 +1,19 @@
+"""Report task: mark the deployment succeeded and announce it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
+from hivemind.logic.report import report
+from hivemind.models.tasks import TaskInput
+from hivemind.logic.ports import default_ports
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@lambda_errors
+def lambda_handler(event: dict, context: Any) -> dict:
+    task = TaskInput.model_validate(event)
+    return report(task.deployment_id, default_ports()).model_dump(mode="json")

@@ -1,0 +1,54 @@
+"""The ports logic depends on, and a cached factory that builds the real adapters from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from hivemind.settings import Settings, get_settings
+
+
+@dataclass
+class Ports:
+    settings: Settings
+    store: Any  # DynamoStateStore
+    events: Any  # EventBridgePublisher
+    objects: Any  # S3ObjectStore
+    stacks: Any  # CloudFormationStacks
+    commands: Any  # SsmCommands
+    fleet: Any  # Fleet
+    probe: Any  # HttpProbe
+    repos: Any  # hivemind.adapters.repositories (module)
+    tagged: Any  # TaggedResources
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def default_ports() -> Ports:
+    """Real adapters. Imported lazily so a handler's cold start pays only for what it uses."""
+    from hivemind.adapters.commands import SsmCommands
+    from hivemind.adapters.events import EventBridgePublisher
+    from hivemind.adapters.fleet import Fleet
+    from hivemind.adapters import repositories
+    from hivemind.adapters.http_probe import HttpProbe
+    from hivemind.adapters.objects import S3ObjectStore
+    from hivemind.adapters.stacks import CloudFormationStacks
+    from hivemind.adapters.state_store import DynamoStateStore
+    from hivemind.adapters.tagging import TaggedResources
+    from hivemind.adapters.workflows import StepFunctions
+
+    settings = get_settings()
+    return Ports(
+        settings=settings,
+        store=DynamoStateStore(settings.table_name),
+        events=EventBridgePublisher(settings.event_bus_name),
+        objects=S3ObjectStore(settings.artifacts_bucket),
+        stacks=CloudFormationStacks(),
+        commands=SsmCommands(),
+        fleet=Fleet(),
+        probe=HttpProbe(),
+        repos=repositories,
+        tagged=TaggedResources(),
+        extra={"workflows": StepFunctions()},
+    )
