@@ -36,7 +36,8 @@ def analyze_repo(repo: str, ref: str | None = None, max_size_mb: int = 200) -> A
     tmp = Path(tempfile.mkdtemp(prefix="hivemind-analyze-"))
     try:
         checkout = fetch_repository(repo, ref, tmp / "src", max_size_mb=max_size_mb)
-        return Analysis(repo=repo, ref=ref, commit=checkout.commit, stack=analyze_directory(checkout.path))
+        # checkout.source has any user:password@ removed: the output never shows credentials.
+        return Analysis(repo=checkout.source, ref=ref, commit=checkout.commit, stack=analyze_directory(checkout.path))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
