@@ -78,6 +78,7 @@ def state_machine_name(workflow: str) -> str:
 # SSM documents run on the application's instances.
 INSTALL_DOCUMENT = "hivemind-install-release"
 HARDEN_DOCUMENT = "hivemind-harden"
+STOP_DOCUMENT = "hivemind-stop-app"  # stops (and optionally purges) a deployment's app on an instance
 
 # Event detail types.
 EV_STAGE_CHANGED = "Deployment Stage Changed"

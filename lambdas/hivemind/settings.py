@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     retry_state_machine_arn: str = ""
     cleanup_schedule_group: str = "hivemind-cleanup"
     cleanup_role_arn: str = ""
+    # The role CloudFormation assumes for application stacks (the provision task itself has no
+    # EC2/ELB/RDS rights). Empty in the local cloud, where the emulator does not check IAM.
+    cfn_execution_role_arn: str = ""
     cleanup_timer_hours: float = Field(default=constants.CLEANUP_TIMER_HOURS, ge=0)
     cleanup_action: str = Field(default="remind", pattern="^(remind|destroy)$")
     max_retries: int = Field(default=3, ge=0)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 from pydantic import BaseModel, Field
 
 from hivemind.adapters.aws import client, error_code
@@ -55,8 +56,9 @@ class StackStatus(BaseModel):
 
 
 class CloudFormationStacks:
-    def __init__(self, region: str | None = None) -> None:
+    def __init__(self, region: str | None = None, role_arn: str = "") -> None:
         self.region = region
+        self.role_arn = role_arn
 
     @property
     def _cfn(self) -> Any:
@@ -99,8 +101,10 @@ class CloudFormationStacks:
         current = self.status(name)
         kind = "CREATE" if current.status in {"DOES_NOT_EXIST", "REVIEW_IN_PROGRESS"} else "UPDATE"
         change_set = f"hm-{token}"[:128]
+        extra: dict[str, Any] = {"RoleARN": self.role_arn} if self.role_arn else {}
         try:
             self._cfn.create_change_set(
+                **extra,
                 StackName=name,
                 ChangeSetName=change_set,
                 ChangeSetType=kind,
@@ -128,12 +132,10 @@ class CloudFormationStacks:
     def _wait_change_set(self, name: str, change_set: str) -> dict[str, Any]:
         # Change-set creation takes seconds; botocore's waiter polls with its own bound. A
         # FAILED change set makes the waiter raise, so describe afterwards either way.
-        try:
+        with contextlib.suppress(WaiterError):  # a FAILED change set: the describe below says why
             self._cfn.get_waiter("change_set_create_complete").wait(
                 StackName=name, ChangeSetName=change_set, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
             )
-        except Exception:  # noqa: BLE001 - the describe below reports the real state
-            pass
         return self._cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
 
     def delete(self, name: str, *, retain: list[str] | None = None, token: str | None = None) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
 from hivemind.logic.analyze import analyze
-from hivemind.models.tasks import AnalyzeInput
 from hivemind.logic.ports import default_ports
+from hivemind.models.tasks import AnalyzeInput
 
 
 @logger.inject_lambda_context

@@ -6,8 +6,8 @@ from typing import Any
 
 from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
 from hivemind.logic.deploy import check_command
-from hivemind.models.tasks import CommandPollInput
 from hivemind.logic.ports import default_ports
+from hivemind.models.tasks import CommandPollInput
 
 
 @logger.inject_lambda_context

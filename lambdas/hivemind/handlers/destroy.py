@@ -6,8 +6,8 @@ from typing import Any
 
 from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
 from hivemind.logic.destroy import destroy_finish, destroy_start
-from hivemind.models.tasks import DestroyInput
 from hivemind.logic.ports import default_ports
+from hivemind.models.tasks import DestroyInput
 
 
 @logger.inject_lambda_context

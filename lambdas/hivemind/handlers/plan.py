@@ -6,9 +6,9 @@ from typing import Any
 
 from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
 from hivemind.logic.plan import plan_stage
+from hivemind.logic.ports import default_ports
 from hivemind.models import TechStack
 from hivemind.models.tasks import PlanInput
-from hivemind.logic.ports import default_ports
 
 
 @logger.inject_lambda_context

@@ -6,8 +6,8 @@ from typing import Any
 
 from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
 from hivemind.logic.failure import record_failure
-from hivemind.models.tasks import FailureInput
 from hivemind.logic.ports import default_ports
+from hivemind.models.tasks import FailureInput
 
 
 @logger.inject_lambda_context

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
+from hivemind.logic.ports import default_ports
 from hivemind.logic.rollback import rollback
 from hivemind.models.tasks import TaskInput
-from hivemind.logic.ports import default_ports
 
 
 @logger.inject_lambda_context

@@ -24,7 +24,6 @@ def install_parameters(state: DeploymentState, bucket: str) -> dict[str, list[st
         "DeploymentId": state.id,
         "ReleaseId": release.id,
         "ReleaseUrl": f"s3://{bucket}/{release.s3_key}",
-        "ReleaseSha256": release.sha256,
         "Language": stack.language,
         "PackageManager": stack.package_manager,
         "AppDir": stack.app_dir,
@@ -98,9 +97,8 @@ def check_command(
 
 def _command_error(phase: str, inv, command_id: str) -> Exception:
     output = (inv.stdout or "") + ("\n" + inv.stderr if inv.stderr else "")
-    match = None
-    for match in ERROR_LINE.finditer(output):
-        pass  # the last HIVEMIND_ERROR line is the one that stopped the script
+    matches = list(ERROR_LINE.finditer(output))
+    match = matches[-1] if matches else None  # the last HIVEMIND_ERROR line is the one that stopped it
     kind = match.group("kind") if match else ("command_timed_out" if inv.status == "TimedOut" else "command_failed")
     message = match.group("message") if match else f"command ended {inv.status} (exit {inv.response_code})"
     context = {

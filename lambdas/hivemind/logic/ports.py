@@ -27,10 +27,10 @@ class Ports:
 @lru_cache(maxsize=1)
 def default_ports() -> Ports:
     """Real adapters. Imported lazily so a handler's cold start pays only for what it uses."""
+    from hivemind.adapters import repositories
     from hivemind.adapters.commands import SsmCommands
     from hivemind.adapters.events import EventBridgePublisher
     from hivemind.adapters.fleet import Fleet
-    from hivemind.adapters import repositories
     from hivemind.adapters.http_probe import HttpProbe
     from hivemind.adapters.objects import S3ObjectStore
     from hivemind.adapters.stacks import CloudFormationStacks
@@ -44,7 +44,7 @@ def default_ports() -> Ports:
         store=DynamoStateStore(settings.table_name),
         events=EventBridgePublisher(settings.event_bus_name),
         objects=S3ObjectStore(settings.artifacts_bucket),
-        stacks=CloudFormationStacks(),
+        stacks=CloudFormationStacks(role_arn=settings.cfn_execution_role_arn),
         commands=SsmCommands(),
         fleet=Fleet(),
         probe=HttpProbe(),

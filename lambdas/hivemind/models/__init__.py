@@ -1,6 +1,13 @@
 """Pydantic models shared by every layer."""
 
-from hivemind.models.plan import CostEstimate, CostLine, DatabasePlan, DeploymentPlan, ResourceSummary, Timeouts
+from hivemind.models.plan import (
+    CostEstimate,
+    CostLine,
+    DatabasePlan,
+    DeploymentPlan,
+    ResourceSummary,
+    Timeouts,
+)
 from hivemind.models.stack import Finding, TechStack
 from hivemind.models.state import (
     TRANSITIONS,

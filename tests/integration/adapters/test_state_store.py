@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
-
 from hivemind import constants
 from hivemind.adapters.state_store import DynamoStateStore
 from hivemind.errors import ConcurrentModification, DeploymentNotFound
 from hivemind.models import DeploymentState, DeploymentStatus, ErrorEntry, LogEntry
+from moto import mock_aws
 
 
 @pytest.fixture

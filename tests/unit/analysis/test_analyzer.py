@@ -15,7 +15,7 @@ REPOS = Path(__file__).resolve().parents[2] / "fixtures" / "repos"
 CASES: dict[str, dict[str, Any]] = {
     "node-express-pg": {
         "language": "node", "framework": "express", "runtime_version": "20.11.1", "package_manager": "npm",
-        "build_command": "npm ci", "start_command": "npm start", "port": 3000, "reads_port_env": True,
+        "build_command": None, "start_command": "npm start", "port": 3000, "reads_port_env": True,
         "health_path": "/health", "database": "postgres",
         # process.env.NODE_ENV/HOME are platform-provided; the test file's TEST_ONLY_VAR is not the app's
         "env_vars": ["API_KEY", "DATABASE_URL", "FEATURE_FLAG", "SESSION_SECRET"],
@@ -24,7 +24,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     # trap: express is only a devDependency; fastify is the runtime framework
     "node-dev-only": {
-        "framework": "fastify", "start_command": "npm start", "build_command": "npm install", "port": 8081,
+        "framework": "fastify", "start_command": "npm start", "build_command": None, "port": 8081,
         "reads_port_env": False, "health_path": "/healthz", "database": "redis",
         "sources": {"package_manager": "default:no-lockfile"},
     },
@@ -35,20 +35,20 @@ CASES: dict[str, dict[str, Any]] = {
     },
     # trap: package-lock.json and yarn.lock -> ambiguous, yarn chosen and said so
     "node-several-locks": {
-        "framework": "hapi", "package_manager": "yarn", "build_command": "yarn install --frozen-lockfile && yarn run build",
+        "framework": "hapi", "package_manager": "yarn", "build_command": "yarn run build",
         "start_command": "yarn run start", "port": 3300, "database": "mysql",
         "warnings_contain": ["several lockfiles (yarn.lock, package-lock.json)", "chose yarn"],
     },
     "node-next-prisma": {
         "framework": "next", "package_manager": "pnpm", "runtime_version": "20",
-        "build_command": "pnpm install --frozen-lockfile && pnpm run build", "start_command": "pnpm run start",
+        "build_command": "pnpm run build", "start_command": "pnpm run start",
         "port": 3000, "reads_port_env": True, "database": "postgres", "health_path": "/",
         "sources": {"database": "prisma/schema.prisma:datasource.provider", "package_manager": "package.json:packageManager",
                     "runtime_version": ".node-version"},
     },
     "node-nest": {
         "framework": "nest", "package_manager": "yarn-berry", "start_command": "yarn run start:prod",
-        "build_command": "yarn install --immutable && yarn run build", "port": 3000, "reads_port_env": True,
+        "build_command": "yarn run build", "port": 3000, "reads_port_env": True,
     },
     # trap: Flask app held in `application` inside web/server.py; commented-out fastapi; dev file has django
     "python-flask-var": {

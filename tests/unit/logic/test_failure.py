@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from hivemind.errors import CommandFailed, HealthCheckFailed, StackFailed
 from hivemind.logic.diagnosis import diagnose_error
 from hivemind.logic.failure import parse_catch

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from hivemind.errors import IllegalTransition
 from hivemind.models import (
     TRANSITIONS,
@@ -18,6 +15,8 @@ from hivemind.models import (
     TechStack,
 )
 from hivemind.models.state import check_transition
+from hypothesis import given
+from hypothesis import strategies as st
 
 S = DeploymentStatus
 statuses = st.sampled_from(list(S))

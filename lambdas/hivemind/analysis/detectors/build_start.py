@@ -105,16 +105,12 @@ class BuildStartDetector(Detector):
 
     # --- node --------------------------------------------------------------------------------
     def _node_build(self, ctx: DetectionContext, result: Detection) -> None:
+        # Installing dependencies is the install script's job (it knows the package manager and
+        # the lockfile); the build command is only the app's own build step, one command line.
         manager = ctx.value("package_manager")
-        with_lock, without_lock = NODE_INSTALL[manager]
-        locked = any(ctx.files.is_file(ctx.path(name)) for name in NODE_LOCKS[manager])
-        steps = [with_lock if locked else without_lock]
         manifest = ctx.package_json()
-        source = ctx.source("package_manager")
         if manifest and "build" in manifest.scripts:
-            steps.append(f"{NODE_RUN[manager]} build")
-            source = f"{manifest.path}:scripts.build"
-        result.set("build_command", " && ".join(steps), source)
+            result.set("build_command", f"{NODE_RUN[manager]} build", f"{manifest.path}:scripts.build")
 
     def _node_start(self, ctx: DetectionContext, result: Detection) -> tuple[str, str, str | None] | None:
         manager = ctx.value("package_manager")

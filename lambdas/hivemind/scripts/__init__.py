@@ -1,0 +1,1 @@
+"""On-instance scripts (install-release, harden, stop-app) and the SSM documents that run them."""
