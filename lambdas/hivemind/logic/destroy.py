@@ -16,6 +16,7 @@ class DestroyResult(BaseModel):
     deployment_id: str
     status: str
     remaining: list[str]
+    kept: list[str] = []  # final DB snapshots: the user's data, kept on purpose
     monthly_usd_saved: float | None = None
 
 
@@ -41,7 +42,9 @@ def destroy_start(deployment_id: str, execution_id: str, ports: Ports) -> Poll:
 
 def destroy_finish(deployment_id: str, ports: Ports) -> DestroyResult:
     state = ports.store.get(deployment_id)
-    remaining = [r["arn"] for r in ports.tagged.arns(deployment_id)]
+    tagged = [r["arn"] for r in ports.tagged.arns(deployment_id)]
+    kept = [arn for arn in tagged if _is_final_snapshot(arn)]
+    remaining = [arn for arn in tagged if arn not in kept]
     if remaining:
         raise StackFailed(
             f"{len(remaining)} resource(s) tagged {constants.TAG_DEPLOYMENT_ID}={deployment_id} remain after "
@@ -55,9 +58,16 @@ def destroy_finish(deployment_id: str, ports: Ports) -> DestroyResult:
         state = ports.store.save(state.transition(DeploymentStatus.DESTROYED, stage="destroy"))
     saved = state.cost.monthly_usd if state.cost else None
     ports.events.publish(constants.EV_DESTROYED, {"deployment_id": deployment_id, "monthly_usd_saved": saved})
-    log(ports, deployment_id, "destroy", "destroyed; nothing tagged remains", monthly_usd_saved=saved)
-    return DestroyResult(deployment_id=deployment_id, status=state.status.value, remaining=[],
+    note = f"; kept final DB snapshot(s): {', '.join(a.rsplit(':', 1)[-1] for a in kept)}" if kept else ""
+    log(ports, deployment_id, "destroy", f"destroyed; nothing tagged remains{note}", monthly_usd_saved=saved,
+        kept=kept)
+    return DestroyResult(deployment_id=deployment_id, status=state.status.value, remaining=[], kept=kept,
                          monthly_usd_saved=saved)
+
+
+def _is_final_snapshot(arn: str) -> bool:
+    """The DB's final snapshot (DeletionPolicy: Snapshot) is data the user keeps, not an orphan."""
+    return arn.startswith("arn:aws:rds:") and (":snapshot:" in arn or ":cluster-snapshot:" in arn)
 
 
 def _allowed(status: DeploymentStatus):

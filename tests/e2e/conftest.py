@@ -1,0 +1,27 @@
+"""End-to-end: the real CLI code path against a real local cloud (one per session, own state dir)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+import pytest
+
+from hivemind.adapters.aws import client
+from hivemind.cli import target as target_mod
+from hivemind.local import cloud as local_cloud
+
+
+
+@pytest.fixture(scope="session")
+def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[target_mod.Target]:
+    state_dir = tmp_path_factory.mktemp("hm-e2e")
+    saved = dict(os.environ)
+    os.environ["HIVEMIND_LOCAL_DIR"] = str(state_dir)
+    try:
+        target = target_mod.resolve(local=True)
+        yield target
+    finally:
+        local_cloud.down(state_dir)
+        os.environ.clear()
+        os.environ.update(saved)
+        client.cache_clear()
