@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-import pytest
 
+import pytest
 from hivemind.adapters.aws import client
 from hivemind.cli import target as target_mod
 from hivemind.local import cloud as local_cloud
-
 
 
 @pytest.fixture(scope="session")

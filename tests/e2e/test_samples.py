@@ -9,7 +9,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from hivemind.adapters.aws import client
 from hivemind.adapters.tagging import TaggedResources
 from hivemind.cli import commands
