@@ -213,7 +213,7 @@ def do_list(args: argparse.Namespace) -> int:
 
     table = Table()
     for col in ("id", "status", "stage", "release", "url", "updated"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in {"id", "url", "updated"})
     for s in states:
         table.add_row(s.id, s.status.value, s.stage, s.release.id if s.release else "", s.url or "",
                       s.updated_at.strftime("%Y-%m-%d %H:%M"))

@@ -1,4 +1,8 @@
-"""Shared Logger/Tracer/Metrics, the error translation every task uses, and idempotency settings."""
+"""Shared Logger/Tracer/Metrics and the error translation every task uses.
+
+Idempotency (and its DynamoDB client) lives in ``handlers.idempotency``: only the tasks with side
+effects that a retry must not repeat import it, so the others start faster.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,12 @@ from functools import wraps
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from hivemind import constants
 from hivemind.adapters.aws import is_throttling
 from hivemind.errors import HiveMindError, InvalidInput, TransientError
-from hivemind.settings import get_settings
 
 logger = Logger(service=constants.SERVICE)
 tracer = Tracer(service=constants.SERVICE)
@@ -49,11 +51,3 @@ def lambda_errors(fn: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
 
     return wrapper
 
-
-def idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
-    """Persistence + config for ``@idempotent_function`` (keyed on execution id + step)."""
-    settings = get_settings()
-    return (
-        DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name),
-        IdempotencyConfig(expires_after_seconds=3600, raise_on_no_idempotency_key=True),
-    )

@@ -9,7 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
-from hivemind.handlers.common import idempotency, lambda_errors, logger, metrics, tracer
+from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
+from hivemind.handlers.idempotency import idempotency
 from hivemind.logic.harden import harden
 from hivemind.logic.ports import default_ports
 from hivemind.models.tasks import TaskInput
