@@ -118,7 +118,7 @@ def destroy(target: Target, deployment_id: str, *, wait: bool = True, timeout_s:
 
 
 def follow(target: Target, deployment_id: str, execution_arn: str, *, wait: bool = True, timeout_s: float = 3600,
-           on_log: Callable[[LogEntry], None] | None = None, poll_s: float = 0.5) -> Outcome:
+           on_log: Callable[[LogEntry], None] | None = None, poll_s: float = 0.2) -> Outcome:
     store, sfn = _ports(target)
     seen = 0
     deadline = time.monotonic() + timeout_s

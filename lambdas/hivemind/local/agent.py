@@ -108,8 +108,13 @@ class IpAllocator:
         tmp.replace(self.path)
 
     def allocate(self, instance_id: str) -> str:
+        """A fresh address, skipping any that something on this machine already listens on:
+        another local cloud (another state directory) numbers its instances the same way."""
         with self.lock:
             if instance_id not in self.ips:
+                busy = listening_ips()
+                while self.address(self.next) in busy:
+                    self.next += 1
                 self.ips[instance_id] = self.address(self.next)
                 self.next += 1
                 self._save()
@@ -124,6 +129,21 @@ class IpAllocator:
         with self.lock:
             self.ips.clear()
             self._save()
+
+
+def listening_ips() -> set[str]:
+    """IPv4 addresses with a listening TCP socket (from /proc/net/tcp; empty where it is absent)."""
+    found: set[str] = set()
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return found
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "0A":  # TCP_LISTEN
+            hex_ip = fields[1].split(":")[0]
+            found.add(".".join(str(int(hex_ip[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
 
 
 _allocator: IpAllocator | None = None

@@ -12,7 +12,8 @@ from moto import mock_aws
 
 
 @pytest.fixture
-def store():
+def store(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # mock_aws only intercepts AWS hosts
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(
