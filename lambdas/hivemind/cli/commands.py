@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from hivemind.cli.target import Target
-from hivemind.errors import HiveMindError
+from hivemind.errors import HiveMindError, InvalidInput
 from hivemind.logic import launch
-from hivemind.models import DeploymentState, LogEntry, TechStack
+from hivemind.models import DeploymentState, DeploymentStatus, LogEntry, TechStack
 from hivemind.models.tasks import DeployOptions, DeployRequest
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -101,7 +101,10 @@ def deploy(target: Target, repo: str, *, ref: str | None = None, preset: str = "
 
 def retry(target: Target, deployment_id: str, **kw: Any) -> Outcome:
     store, sfn = _ports(target)
-    store.get(deployment_id)
+    state = store.get(deployment_id)
+    if state.status is not DeploymentStatus.FAILED:
+        raise InvalidInput(f"deployment {deployment_id} is {state.status.value}; only a failed deployment can be "
+                           "retried", remediation="Redeploy it with `hivemind deploy <repo>` instead.", stage="retry")
     # The retry machine starts a resumed deploy execution; follow that one.
     started = time.time()
     retry_arn = launch.start_retry(sfn, target.retry_arn, deployment_id)

@@ -6,19 +6,22 @@ No `from __future__ import annotations` here: Powertools reads the route signatu
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, Field
 
-from hivemind.errors import DeploymentNotFound, HiveMindError
+from hivemind.errors import DeploymentNotFound, HiveMindError, InvalidInput
 from hivemind.handlers.common import logger, metrics, tracer
 from hivemind.logic import launch
 from hivemind.logic.ports import default_ports
+from hivemind.models import DeploymentStatus
 from hivemind.models.plan import Preset
 from hivemind.models.tasks import DeployOptions, DeployRequest
 
 app = APIGatewayRestResolver(enable_validation=True)
 DeploymentId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{2,39}$")]
+# A Response without a JSON content type keeps its body unserialized: API Gateway answers 502.
+JSON = content_types.APPLICATION_JSON
 
 
 class CreateDeployment(BaseModel):
@@ -47,7 +50,7 @@ def create_deployment(body: CreateDeployment) -> Response[Started]:
     dep_id = existing.id if existing else launch.new_deployment_id(body.repo)
     request = DeployRequest(deployment_id=dep_id, **body.model_dump())
     arn = launch.start_deploy(_workflows(), ports.settings.deploy_state_machine_arn, request)
-    return Response(status_code=202, body=Started(id=dep_id, execution_arn=arn))
+    return Response(status_code=202, content_type=JSON, body=Started(id=dep_id, execution_arn=arn))
 
 
 @app.get("/deployments")
@@ -66,9 +69,15 @@ def get_deployment(deployment_id: DeploymentId) -> dict:
 @tracer.capture_method
 def retry_deployment(deployment_id: DeploymentId) -> Response[Started]:
     ports = default_ports()
-    ports.store.get(deployment_id)
+    state = ports.store.get(deployment_id)
+    if state.status is not DeploymentStatus.FAILED:
+        # The resumed execution's Validate would refuse it anyway; answer now instead of 202.
+        raise InvalidInput(
+            f"deployment {deployment_id} is {state.status.value}; only a failed deployment can be retried",
+            remediation="Deploy again to update it, or `hivemind status <id>` to see why it is not failed.",
+        )
     arn = launch.start_retry(_workflows(), ports.settings.retry_state_machine_arn, deployment_id)
-    return Response(status_code=202, body=Started(id=deployment_id, execution_arn=arn))
+    return Response(status_code=202, content_type=JSON, body=Started(id=deployment_id, execution_arn=arn))
 
 
 @app.post("/deployments/<deployment_id>/rollback")
@@ -76,8 +85,10 @@ def retry_deployment(deployment_id: DeploymentId) -> Response[Started]:
 def rollback_deployment(deployment_id: DeploymentId) -> Response[dict]:
     state = default_ports().store.get(deployment_id)
     if state.previous_release is None:
-        return Response(status_code=409, body={"message": f"{deployment_id} has no previous release to roll back to"})
-    return Response(status_code=501, body={"message": "rollback to a previous release is not available yet"})
+        return Response(status_code=409, content_type=JSON,
+                        body={"message": f"{deployment_id} has no previous release to roll back to"})
+    return Response(status_code=501, content_type=JSON,
+                    body={"message": "rollback to a previous release is not available yet"})
 
 
 @app.delete("/deployments/<deployment_id>")
@@ -86,17 +97,19 @@ def destroy_deployment(deployment_id: DeploymentId) -> Response[Started]:
     ports = default_ports()
     ports.store.get(deployment_id)
     arn = launch.start_destroy(_workflows(), ports.settings.destroy_state_machine_arn, deployment_id)
-    return Response(status_code=202, body=Started(id=deployment_id, execution_arn=arn))
+    return Response(status_code=202, content_type=JSON, body=Started(id=deployment_id, execution_arn=arn))
 
 
 @app.exception_handler(DeploymentNotFound)
 def not_found(exc: DeploymentNotFound) -> Response[dict]:
-    return Response(status_code=404, body={"message": exc.message, "remediation": exc.remediation})
+    return Response(status_code=404, content_type=JSON,
+                    body={"message": exc.message, "remediation": exc.remediation})
 
 
 @app.exception_handler(HiveMindError)
 def bad_request(exc: HiveMindError) -> Response[dict]:
-    return Response(status_code=400, body={"type": exc.type, "message": exc.message, "remediation": exc.remediation})
+    return Response(status_code=400, content_type=JSON,
+                    body={"type": exc.type, "message": exc.message, "remediation": exc.remediation})
 
 
 @logger.inject_lambda_context

@@ -14,6 +14,9 @@ Powertools settings, so the server sets them once in its own process (``server.p
 Handlers are invoked concurrently (moto serves each request in a thread), as Lambda runs
 concurrent invocations in separate environments; handler modules must not keep per-request
 global state.
+
+Fault injection (tests only): ``faults.json`` in the state directory makes chosen invocations
+fail without calling the handler (see ``take_fault``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("hivemind.local.lambda")
@@ -85,6 +90,87 @@ def _error_payload(error_type: str, message: str, stack: list[str] | None = None
     return json.dumps({"errorType": error_type, "errorMessage": message, "stackTrace": stack or []}).encode()
 
 
+# --- fault injection ------------------------------------------------------------------------------
+FAULTS_FILE = "faults.json"
+_faults_lock = threading.Lock()
+
+
+def faults_path(state_dir: Path | None = None) -> Path | None:
+    """``<state_dir>/faults.json`` (default: the server's state directory; None outside the server)."""
+    if state_dir is None:
+        from hivemind.local.context import get_context
+
+        try:
+            state_dir = get_context().state_dir
+        except RuntimeError:  # not inside the server (e.g. a unit test calling run_handler)
+            return None
+    return Path(state_dir) / FAULTS_FILE
+
+
+def write_faults(state_dir: Path, faults: list[dict[str, Any]]) -> None:
+    """Replace the fault list atomically (an empty list clears it). For tests and the harness only."""
+    path = Path(state_dir) / FAULTS_FILE
+    tmp = path.with_name(f".{FAULTS_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(faults, indent=1))
+    tmp.replace(path)
+
+
+def take_fault(function_name: str, state_dir: Path | None = None) -> dict[str, Any] | None:
+    """The fault-injection harness for tests (issue 5 extends it): consume a fault for this invoke.
+
+    ``<state_dir>/faults.json`` holds a list of entries such as
+    ``{"function": "hivemind-verify", "error": "TransientError", "message": "...", "times": 1}``
+    (``times`` defaults to 1; an optional ``"stage"`` overrides the error class's stage). It is
+    read at every invocation; the first entry naming ``function_name`` with ``times`` > 0 is
+    consumed: ``times`` is decremented and written back, and the invocation answers with that
+    error instead of calling the handler. No file, an empty list or an unreadable file means no
+    faults. A lock serializes the read-modify-write (invocations run in threads); the file is
+    replaced atomically.
+    """
+    path = faults_path(state_dir)
+    if path is None:
+        return None
+    with _faults_lock:
+        try:
+            faults = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable fault file %s: %s", path, exc)
+            return None
+        if not isinstance(faults, list):
+            log.warning("ignoring fault file %s: expected a JSON list of entries", path)
+            return None
+        for entry in faults:
+            if not isinstance(entry, dict) or entry.get("function") != function_name:
+                continue
+            times = entry.get("times", 1)
+            if not isinstance(times, int) or times <= 0:
+                continue
+            entry["times"] = times - 1
+            write_faults(path.parent, faults)
+            return dict(entry)
+    return None
+
+
+def fault_payload(fault: dict[str, Any]) -> bytes:
+    """The answer of a handler that raised ``fault["error"]`` unhandled.
+
+    A HiveMind error class (``hivemind.errors``) gets the message its handler wrapper gives it
+    (the JSON of ``to_dict()``: stage, remediation), so the failure path records it exactly as a
+    real one; any other name (``Lambda.ServiceException``, ...) gets the plain message.
+    """
+    from hivemind import errors
+
+    error_type = str(fault.get("error") or "InjectedFault")
+    message = str(fault.get("message") or f"fault injected into {fault.get('function')}")
+    cls = getattr(errors, error_type, None)
+    if isinstance(cls, type) and issubclass(cls, errors.HiveMindError):
+        kwargs = {"stage": fault["stage"]} if fault.get("stage") else {}
+        message = json.dumps(cls(message, **kwargs).to_dict(), default=str)
+    return _error_payload(error_type, message, [f"fault injected from {FAULTS_FILE}"])
+
+
 def run_handler(fn: Any, body: Any) -> tuple[bytes, str | None]:
     """Invoke moto function ``fn`` with request ``body``; return (payload, function error or None)."""
     try:
@@ -92,6 +178,10 @@ def run_handler(fn: Any, body: Any) -> tuple[bytes, str | None]:
         event = json.loads(raw) if raw.strip() else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _error_payload("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}"), "Unhandled"
+    fault = take_fault(fn.function_name)
+    if fault is not None:
+        log.info("%s: injected fault %s", fn.function_name, fault.get("error"))
+        return fault_payload(fault), "Unhandled"
     try:
         handler = load_handler(fn.handler)
     except HandlerImportError as exc:

@@ -90,10 +90,11 @@ def configure_environment(ctx: LocalContext) -> None:
 
 def _install_adapters() -> list[object]:
     """Install every emulator adaptation; return the modules that own processes (for shutdown)."""
-    from hivemind.local import agent, cfn_extensions, lambda_runtime, proxy, rds
+    from hivemind.local import agent, cfn_extensions, lambda_runtime, proxy, rds, sfn_extensions
 
     lambda_runtime.install()
     cfn_extensions.install()
+    sfn_extensions.install()
     agent.install()
     proxy.install()
     rds.install()
