@@ -91,7 +91,7 @@ def _schedule_cleanup(deployment_id: str, ports: Ports) -> str | None:
     if scheduler is None or not settings.cleanup_role_arn or not settings.destroy_state_machine_arn:
         return None
     at = datetime.now(UTC) + timedelta(hours=settings.cleanup_timer_hours)
-    scheduler.schedule_cleanup(deployment_id, at, settings)
+    scheduler.schedule_cleanup(deployment_id, at, settings.cleanup_action)
     return at.isoformat()
 
 

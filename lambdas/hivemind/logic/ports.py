@@ -33,6 +33,7 @@ def default_ports() -> Ports:
     from hivemind.adapters.fleet import Fleet
     from hivemind.adapters.http_probe import HttpProbe
     from hivemind.adapters.objects import S3ObjectStore
+    from hivemind.adapters.scheduler import CleanupScheduler
     from hivemind.adapters.stacks import CloudFormationStacks
     from hivemind.adapters.state_store import DynamoStateStore
     from hivemind.adapters.tagging import TaggedResources
@@ -50,5 +51,9 @@ def default_ports() -> Ports:
         probe=HttpProbe(),
         repos=repositories,
         tagged=TaggedResources(),
-        extra={"workflows": StepFunctions()},
+        extra={
+            "workflows": StepFunctions(),
+            "scheduler": CleanupScheduler(settings.cleanup_schedule_group, settings.cleanup_role_arn,
+                                          settings.destroy_state_machine_arn),
+        },
     )
