@@ -4,9 +4,35 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 # Dummy credentials and a region for boto3; tests that need an endpoint set it themselves.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HiveMindTest")
+
+
+@pytest.fixture(scope="module")
+def module_local_cloud(tmp_path_factory: pytest.TempPathFactory):
+    """A local cloud for one test module, reached through AWS_ENDPOINT_URL and the HIVEMIND_* settings.
+
+    Module scope on purpose: the environment is put back before the next module, so moto's
+    ``mock_aws`` in other tests never talks to a live server.
+    """
+    from hivemind.adapters.aws import client
+    from hivemind.local import cloud as local_cloud
+
+    state_dir = tmp_path_factory.mktemp("hm-local")
+    saved = dict(os.environ)
+    running = local_cloud.up(state_dir)
+    try:
+        os.environ.update(local_cloud.client_env(running))
+        client.cache_clear()
+        yield running
+    finally:
+        local_cloud.down(state_dir)
+        os.environ.clear()
+        os.environ.update(saved)
+        client.cache_clear()

@@ -4,11 +4,9 @@ proxy events through Lambda Invoke, and the OpenAPI document Powertools generate
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +24,8 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_cloud.LocalCloud]:
-    """One local cloud for this module; the test process reaches it through AWS_ENDPOINT_URL."""
-    state_dir = tmp_path_factory.mktemp("hm-api")
-    saved = dict(os.environ)
-    running = local_cloud.up(state_dir)
-    try:
-        os.environ.update(local_cloud.client_env(running))
-        client.cache_clear()
-        yield running
-    finally:
-        local_cloud.down(state_dir)
-        os.environ.clear()
-        os.environ.update(saved)
-        client.cache_clear()
+def cloud(module_local_cloud: local_cloud.LocalCloud) -> local_cloud.LocalCloud:
+    return module_local_cloud
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import boto3
-from moto import mock_aws
-
 from hivemind.adapters.aws import client
 from hivemind.adapters.scheduler import CleanupScheduler
+from moto import mock_aws
 
 DESTROY = "arn:aws:states:us-east-1:123456789012:stateMachine:hivemind-destroy"
 ROLE = "arn:aws:iam::123456789012:role/hivemind-cleanup"
