@@ -42,6 +42,3 @@ def log(ports: Ports, deployment_id: str, stage: str, message: str, level: str =
 def _rel(state: DeploymentState) -> str | None:
     return state.release.id if state.release else None
 
-
-def poll_bound_exceeded(polls: int, bound: int) -> bool:
-    return polls >= bound

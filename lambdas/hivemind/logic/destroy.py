@@ -8,7 +8,7 @@ from hivemind import constants
 from hivemind.errors import InvalidInput, StackFailed
 from hivemind.logic.common import log
 from hivemind.logic.ports import Ports
-from hivemind.models import DeploymentStatus
+from hivemind.models import TRANSITIONS, DeploymentStatus
 from hivemind.models.tasks import Poll
 
 
@@ -25,7 +25,7 @@ def destroy_start(deployment_id: str, execution_id: str, ports: Ports) -> Poll:
     if state.status is DeploymentStatus.DESTROYED:
         return Poll(done=True, detail={"already": True})
     if state.status is not DeploymentStatus.DESTROYING:
-        if DeploymentStatus.DESTROYING not in _allowed(state.status):
+        if DeploymentStatus.DESTROYING not in TRANSITIONS[state.status]:
             raise InvalidInput(
                 f"deployment {deployment_id} is {state.status.value}; wait for it to settle before destroying",
                 stage="destroy",
@@ -68,12 +68,6 @@ def destroy_finish(deployment_id: str, ports: Ports) -> DestroyResult:
 def _is_final_snapshot(arn: str) -> bool:
     """The DB's final snapshot (DeletionPolicy: Snapshot) is data the user keeps, not an orphan."""
     return arn.startswith("arn:aws:rds:") and (":snapshot:" in arn or ":cluster-snapshot:" in arn)
-
-
-def _allowed(status: DeploymentStatus):
-    from hivemind.models.state import TRANSITIONS
-
-    return TRANSITIONS[status]
 
 
 class Orphan(BaseModel):

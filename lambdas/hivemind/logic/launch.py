@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import UTC, datetime
@@ -25,9 +24,6 @@ def app_slug(repo: str) -> str:
 def new_deployment_id(repo: str) -> str:
     return f"{app_slug(repo)}-{secrets.token_hex(3)}"
 
-
-def repo_key(repo: str) -> str:
-    return hashlib.sha256(repo.strip().rstrip("/").encode()).hexdigest()[:16]
 
 
 def find_for_repo(store: Any, repo: str) -> DeploymentState | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel
 
 from hivemind import constants
@@ -62,8 +64,6 @@ def plan_stage(
     ports.store.save(
         state.model_copy(update={"plan": result.plan, "cost": result.cost, "stack_name": result.plan.stack_name})
     )
-    import json
-
     ports.objects.put_text(f"{constants.REPORTS_PREFIX}{deployment_id}/template.json", json.dumps(template, indent=1))
     log(ports, deployment_id, "plan", f"{result.plan.preset} · {len(result.resources)} resources · "
         f"~${result.cost.monthly_usd:.2f}/month", monthly_usd=result.cost.monthly_usd)

@@ -6,20 +6,10 @@ from hivemind.errors import InvalidInput
 from hivemind.logic.common import log
 from hivemind.logic.ports import Ports
 from hivemind.models import DeploymentState, DeploymentStatus
+from hivemind.models.state import ACTIVE
 from hivemind.models.tasks import Context, DeployRequest
 
 RESUMABLE = ("analyze", "provision", "deploy", "harden", "verify")
-BUSY = {
-    DeploymentStatus.PENDING,
-    DeploymentStatus.ANALYZING,
-    DeploymentStatus.PROVISIONING,
-    DeploymentStatus.DEPLOYING,
-    DeploymentStatus.HARDENING,
-    DeploymentStatus.VERIFYING,
-    DeploymentStatus.ROLLING_BACK,
-    DeploymentStatus.DESTROYING,
-    DeploymentStatus.UPDATING,
-}
 
 
 def validate(request: DeployRequest, ports: Ports, execution_id: str = "") -> Context:
@@ -55,7 +45,7 @@ def validate(request: DeployRequest, ports: Ports, execution_id: str = "") -> Co
         ports.store.create(state)
         log(ports, state.id, "validate", "deployment created", repo=_safe(request.repo), preset=request.preset)
         return ctx
-    if existing.status in BUSY:
+    if existing.status in ACTIVE:
         raise InvalidInput(
             f"deployment {existing.id} is {existing.status.value}; wait for it to settle "
             f"(`hivemind status {existing.id}`)",

@@ -47,7 +47,7 @@ class Stage(StrEnum):
 
 
 S = DeploymentStatus
-SETTLED = frozenset({S.SUCCEEDED, S.FAILED, S.ROLLED_BACK})
+# Statuses with an execution under way: a second deploy or a destroy must wait.
 ACTIVE = frozenset({S.PENDING, S.ANALYZING, S.PROVISIONING, S.DEPLOYING, S.HARDENING, S.VERIFYING,
                     S.ROLLING_BACK, S.DESTROYING, S.UPDATING})
 
