@@ -129,7 +129,9 @@ def serve(ctx: LocalContext, stop: threading.Event) -> None:
     adapters_s = time.monotonic() - started
     for owner in owners:
         owner.cleanup_stale(ctx)  # type: ignore[attr-defined]
-    app = DomainDispatcherApplication(create_backend_app)
+    from hivemind.local import faults, timers
+
+    app = faults.wrap(DomainDispatcherApplication(create_backend_app))
     httpd = make_server(HOST, ctx.port, app, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=httpd.serve_forever, name="moto-server", daemon=True)
     thread.start()
@@ -145,12 +147,14 @@ def serve(ctx: LocalContext, stop: threading.Event) -> None:
                  report.skipped or "nothing")
         log.info("timing: adapters %.2f s, emulator start %.2f s, bootstrap %.2f s", adapters_s,
                  before_bootstrap - started - adapters_s, time.monotonic() - before_bootstrap)
+        timers.start(ctx)
         _write_ready(ctx, report.to_dict())
         log.info("local cloud ready at %s (state %s)", ctx.endpoint_url, ctx.state_dir)
         while not stop.wait(0.5):
             pass
     finally:
         log.info("stopping: app processes, proxies and databases")
+        timers.stop()
         for owner in owners:
             try:
                 owner.shutdown()  # type: ignore[attr-defined]
