@@ -22,6 +22,7 @@ from hivemind.constants import (
     HARDEN_DOCUMENT,
     IDEMPOTENCY_TABLE_NAME,
     INSTALL_DOCUMENT,
+    LLM_MODEL_ID,
     LOG_TTL_DAYS,
     OUT_API_URL,
     OUT_BUCKET,
@@ -58,6 +59,7 @@ __all__ = [
     "HARDEN_DOCUMENT",
     "IDEMPOTENCY_TABLE_NAME",
     "INSTALL_DOCUMENT",
+    "LLM_MODEL_ID",
     "LOG_TTL_DAYS",
     "OUT_API_URL",
     "OUT_BUCKET",
@@ -186,4 +188,12 @@ UNSCOPABLE_ACTIONS: dict[str, str] = {
     "rds:DescribeDBEngineVersions": "engine catalogue reads are not resource-scoped",
     "rds:DescribeOrderableDBInstanceOptions": "engine catalogue reads are not resource-scoped",
     "secretsmanager:GetRandomPassword": "generates random bytes; no resource involved",
+    # the janitor (destroy's direct removal of what outlived a stack, orphan pricing)
+    "ec2:DescribeInstances": "EC2 Describe* calls support no resource-level permissions",
+    "ec2:DescribeVolumes": "EC2 Describe* calls support no resource-level permissions",
+    "ec2:DescribeAddresses": "EC2 Describe* calls support no resource-level permissions",
+    "ec2:DescribeRouteTables": "EC2 Describe* calls support no resource-level permissions",
+    "ec2:DescribeInternetGateways": "EC2 Describe* calls support no resource-level permissions",
+    "elasticloadbalancing:DescribeLoadBalancers": "ELB Describe* calls are not resource-scoped",
+    "rds:DescribeDBInstances": "read before deleting; DB instance names are the user's, so no name pattern",
 }

@@ -34,6 +34,8 @@ class Cap(StrEnum):
     STACK_READ = "stack-read"  # describe hm-* application stacks and their events
     STACK_PROVISION = "stack-provision"  # change sets on hm-* stacks, passing the CFN role
     STACK_REMOVE = "stack-remove"  # delete hm-* stacks (CloudFormation reuses the stack's role)
+    STACK_RECOVER = "stack-recover"  # unstick hm-* stacks: continue a failed rollback, delete a dead create
+    DB_DELETE = "db-delete"  # destroy --skip-snapshot deletes HiveMind's DB instances directly
     INSTANCES_READ = "instances-read"  # find the in-service, SSM-online instances of a deployment
     RUN_INSTALL = "run-install"  # Run Command: install-release document on tagged instances
     RUN_HARDEN = "run-harden"  # Run Command: harden document on tagged instances
@@ -44,6 +46,11 @@ class Cap(StrEnum):
     CLEANUP_SCHEDULE = "cleanup-schedule"  # one-time Scheduler schedule for a failed deployment
     TAGGED_SEARCH = "tagged-search"  # tag:GetResources (orphan sweep, proof of destruction)
     START_DESTROY = "start-destroy"  # auto-rollback destroys the failed deployment
+    START_DEPLOY = "start-deploy"  # auto-rollback redeploys the last good release
+    START_RETRY = "start-retry"  # deploy --auto-fix: a retry that applies the diagnosis' safe fix
+    ORPHANS_READ = "orphans-read"  # price what the tagging API lists (instance types, volume sizes)
+    JANITOR = "janitor"  # delete HiveMind-tagged resources that outlived their stack, in dependency order
+    LLM_READ = "llm-read"  # optional Bedrock reading of a failure (setting llm_diagnosis, off by default)
     WORKFLOW_START = "workflow-start"  # API: start and read deploy / destroy / retry executions
 
 
@@ -56,18 +63,20 @@ TASK_CAPABILITIES: dict[str, tuple[Cap, ...]] = {
     "validate": _COMMON,
     "analyze": (*_COMMON, Cap.RELEASES_WRITE),
     "plan": (*_COMMON, Cap.REPORTS_WRITE),
-    "provision": (*_COMMON, Cap.STACK_READ, Cap.STACK_PROVISION),
-    "check-stack": (*_COMMON, Cap.STACK_READ),
+    "provision": (*_COMMON, Cap.STACK_READ, Cap.STACK_PROVISION, Cap.STACK_RECOVER),
+    "check-stack": (*_COMMON, Cap.STACK_READ, Cap.STACK_RECOVER),
     "deploy": (*_COMMON, Cap.IDEMPOTENCY, Cap.INSTANCES_READ, Cap.RUN_INSTALL, Cap.COMMAND_READ,
                Cap.RELEASE_POINTER),
     "check-command": (*_COMMON, Cap.COMMAND_READ),
     "harden": (*_COMMON, Cap.IDEMPOTENCY, Cap.INSTANCES_READ, Cap.RUN_HARDEN, Cap.SECURITY_GROUPS),
     "verify": (*_COMMON, Cap.TARGETS_READ),
     "record-failure": (*_COMMON, Cap.CLEANUP_SCHEDULE),
-    "diagnose": _COMMON,
-    "rollback": (*_COMMON, Cap.START_DESTROY),
-    "destroy": (*_COMMON, Cap.STACK_READ, Cap.STACK_REMOVE, Cap.TAGGED_SEARCH, Cap.RELEASES_DELETE),
-    "sweep": (*_COMMON, Cap.TAGGED_SEARCH),
+    "diagnose": (*_COMMON, Cap.START_RETRY, Cap.LLM_READ),
+    "rollback": (*_COMMON, Cap.START_DESTROY, Cap.START_DEPLOY),
+    "destroy": (*_COMMON, Cap.STACK_READ, Cap.STACK_REMOVE, Cap.TAGGED_SEARCH, Cap.RELEASES_DELETE, Cap.DB_DELETE,
+                Cap.ORPHANS_READ, Cap.JANITOR),
+    # Lists and prices only: deleting on a schedule (setting sweep_delete) needs Cap.JANITOR added here.
+    "sweep": (*_COMMON, Cap.TAGGED_SEARCH, Cap.ORPHANS_READ),
     "report": (*_COMMON, Cap.REPORTS_WRITE),
     c.API_FUNCTION: (Cap.TABLE_RW, Cap.WORKFLOW_START),
 }
@@ -118,6 +127,19 @@ def unscopable(*actions: str) -> iam.PolicyStatement:
     return _stmt(actions, ["*"])
 
 
+_JANITOR_DELETES = (
+    "autoscaling:DeleteAutoScalingGroup", "ec2:TerminateInstances", "ec2:DeleteNatGateway", "ec2:ReleaseAddress",
+    "ec2:DeleteLaunchTemplate", "ec2:DeleteNetworkInterface", "ec2:DeleteVolume", "ec2:DeleteSecurityGroup",
+    "ec2:DeleteSubnet", "ec2:DeleteRouteTable", "ec2:DisassociateRouteTable", "ec2:DetachInternetGateway",
+    "ec2:DeleteInternetGateway", "ec2:DeleteVpc", "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DeleteListener", "rds:DeleteDBInstance",
+    "rds:DeleteDBSubnetGroup", "rds:DeleteDBParameterGroup", "rds:CreateDBSnapshot", "rds:AddTagsToResource",
+    "secretsmanager:DeleteSecret", "cloudwatch:DeleteAlarms", "cloudwatch:DeleteDashboards",
+    "logs:DeleteLogGroup", "ssm:DeleteParameter",
+)
+
+_JANITOR_SERVICES = sorted({a.split(":", 1)[0] for a in _JANITOR_DELETES})
+
 _STACK_READ_ACTIONS = (
     "cloudformation:DescribeStacks",
     "cloudformation:DescribeStackEvents",
@@ -167,6 +189,10 @@ _BUILDERS: dict[Cap, Callable[[Targets], list[iam.PolicyStatement]]] = {
                "cloudformation:TagResource"], [app_stacks_arn()]),
         _pass_cfn_role(t)],
     Cap.STACK_REMOVE: lambda t: [_stmt(["cloudformation:DeleteStack"], [app_stacks_arn()])],
+    Cap.STACK_RECOVER: lambda t: [_stmt(["cloudformation:ContinueUpdateRollback", "cloudformation:DeleteStack"],
+                                        [app_stacks_arn()])],
+    Cap.DB_DELETE: lambda t: [_stmt(["rds:DeleteDBInstance"], [scoped_arn("rds", "db:*")],
+                                    StringEquals={f"aws:ResourceTag/{c.TAG_MANAGED_BY}": c.MANAGED_BY_VALUE})],
     Cap.INSTANCES_READ: lambda t: [unscopable("autoscaling:DescribeAutoScalingGroups",
                                               "ssm:DescribeInstanceInformation")],
     Cap.RUN_INSTALL: lambda t: _run_command(c.INSTALL_DOCUMENT),
@@ -187,6 +213,20 @@ _BUILDERS: dict[Cap, Callable[[Targets], list[iam.PolicyStatement]]] = {
               StringEquals={"iam:PassedToService": "scheduler.amazonaws.com"})],
     Cap.TAGGED_SEARCH: lambda t: [unscopable("tag:GetResources")],
     Cap.START_DESTROY: lambda t: [_stmt(["states:StartExecution"], [state_machine_arn("destroy")])],
+    Cap.START_DEPLOY: lambda t: [_stmt(["states:StartExecution"], [state_machine_arn("deploy")])],
+    Cap.START_RETRY: lambda t: [_stmt(["states:StartExecution"], [state_machine_arn("retry")])],
+    Cap.ORPHANS_READ: lambda t: [unscopable("ec2:DescribeInstances", "ec2:DescribeVolumes",
+                                            "elasticloadbalancing:DescribeLoadBalancers", "rds:DescribeDBInstances")],
+    Cap.JANITOR: lambda t: [
+        unscopable("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeAddresses", "ec2:DescribeRouteTables",
+                   "ec2:DescribeInternetGateways", "ec2:DescribeSecurityGroups",
+                   "elasticloadbalancing:DescribeLoadBalancers", "rds:DescribeDBInstances",
+                   "cloudwatch:DescribeAlarms"),
+        # Only what carries HiveMind's tag: the janitor never touches anything else.
+        _stmt(_JANITOR_DELETES, [scoped_arn(svc, "*") for svc in _JANITOR_SERVICES],
+              StringEquals={f"aws:ResourceTag/{c.TAG_MANAGED_BY}": c.MANAGED_BY_VALUE})],
+    Cap.LLM_READ: lambda t: [_stmt(["bedrock:InvokeModel"],
+                                   [scoped_arn("bedrock", f"foundation-model/{c.LLM_MODEL_ID}", account=False)])],
     Cap.WORKFLOW_START: lambda t: [
         _stmt(["states:StartExecution", "states:ListExecutions"],
               [state_machine_arn(w) for w in ("deploy", "destroy", "retry")]),

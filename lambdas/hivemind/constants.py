@@ -86,8 +86,11 @@ EV_SUCCEEDED = "Deployment Succeeded"
 EV_FAILED = "Deployment Failed"
 EV_DESTROYED = "Deployment Destroyed"
 EV_ORPHANS = "Orphans Found"
+EV_CLEANUP_REMINDER = "Cleanup Reminder"  # a failed deployment's cleanup timer ran out (action "remind")
 
 CLEANUP_TIMER_HOURS = 24
+# The optional Bedrock reading of a failure (setting llm_diagnosis): the model the IAM policy allows.
+LLM_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 
 # Control-plane stack output keys (the CLI finds everything by these).
 OUT_API_URL = "ApiUrl"

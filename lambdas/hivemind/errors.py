@@ -155,4 +155,19 @@ class TransientError(HiveMindError):
     """A throttling or transient AWS error: ASL Retry blocks retry these."""
 
     retryable = True
+
+
+class StackRecovering(TransientError):
+    """A stuck stack is being recovered (rollback continued, dead create deleted): provision is retried
+    with a longer backoff than a throttle gets (CloudFormation takes minutes)."""
+
+    stage = "provision"
+    remediation = "HiveMind is recovering the stack; if it stays stuck, read its events and `hivemind retry <id>`."
     remediation = "A transient AWS error; it is retried automatically."
+
+
+class ExecutionInterrupted(HiveMindError):
+    """The deployment's workflow execution stopped without reaching an end (its host went away)."""
+
+    stage = "state"
+    remediation = "`hivemind retry <id>` resumes at the stage it reached; `hivemind destroy <id>` removes it."

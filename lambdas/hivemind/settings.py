@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     cfn_execution_role_arn: str = ""
     cleanup_timer_hours: float = Field(default=constants.CLEANUP_TIMER_HOURS, ge=0)
     cleanup_action: str = Field(default="remind", pattern="^(remind|destroy)$")
+    # The scheduled orphan sweep only lists (and emits Orphans Found); True makes it delete too.
+    sweep_delete: bool = False
+    # Optional LLM reading of a diagnosis (Amazon Bedrock Converse); off by default, nothing depends on it.
+    llm_diagnosis: bool = False
+    llm_model_id: str = constants.LLM_MODEL_ID
     max_retries: int = Field(default=3, ge=0)
     max_repo_size_mb: int = Field(default=200, ge=1)
     work_dir: str = "/tmp/hivemind"

@@ -57,9 +57,11 @@ class Events(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             ),
             description="Assumed by EventBridge Scheduler: a failed deployment's cleanup timer starts "
-                        "the destroy state machine.",
-            inline_policies={"StartDestroy": iam.PolicyDocument(statements=[iam.PolicyStatement(
-                actions=["states:StartExecution"], resources=[state_machine_arn("destroy")])])},
+                        "the destroy state machine (action destroy) or puts a reminder on the bus (remind).",
+            inline_policies={"CleanupTimer": iam.PolicyDocument(statements=[
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=[state_machine_arn("destroy")]),
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]),
+            ])},
         )
         self._audit_trail()
 

@@ -54,6 +54,10 @@ _ALLOWED_WILDCARDS = (
     r"/^Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter\/hivemind\/\*$/",
     r"/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/hivemind-cleanup\/\*$/",
     r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:hivemind-[a-z]+:\*$/",
+    # destroy: DB instances and the janitor's deletes, each conditioned on the hivemind:managed-by tag
+    r"/^Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:\*$/",
+    r"/^Resource::arn:<AWS::Partition>:(autoscaling|cloudwatch|ec2|elasticloadbalancing|logs|rds|secretsmanager|ssm)"
+    r":<AWS::Region>:<AWS::AccountId>:\*$/",
 )
 
 
@@ -141,6 +145,8 @@ class Tasks(Construct):
                    "artifacts bucket, hm-* application stacks, instances and security groups tagged "
                    "hivemind:managed-by (condition), /hivemind/* parameters, hivemind-cleanup "
                    "schedules, executions of hivemind-* state machines, the function's own log group; "
+                   "destroy's direct deletes of what outlived a stack: this account and region, only "
+                   "resources tagged hivemind:managed-by (condition); "
                    "Resource * only for actions AWS cannot scope (stacks.constants.UNSCOPABLE_ACTIONS: "
                    "X-Ray, EC2/ELB/Auto Scaling Describe calls, Run Command invocation reads, "
                    "tag:GetResources).",

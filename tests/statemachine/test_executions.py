@@ -292,7 +292,7 @@ def test_destroy_deletes_the_stack_and_proves_nothing_tagged_remains(
     dep_id = deployed.request.deployment_id
     assert TaggedResources().arns(dep_id), "the deployment should own tagged resources before destroy"
     execution = run("destroy", {"deployment_id": dep_id}, f"{dep_id}-destroy-{uuid.uuid4().hex[:6]}")
-    assert execution.status == "SUCCEEDED", execution.output
+    assert execution.status == "SUCCEEDED", [e for e in execution.history if "Failed" in e["type"]]
     assert execution.entered[:3] == ["Init", "Destroy", "AlreadyGone"]
     assert _in_order(execution.entered, ["Destroy", "CheckDelete", "Deleted", "Finish", "Destroyed"])
     assert execution.entered[-3:] == ["Deleted", "Finish", "Destroyed"]
@@ -328,7 +328,8 @@ def test_sweep_lists_a_tagged_resource_of_an_unknown_deployment(
     sweep = execution.output["sweep"]
     assert sweep["count"] == len(sweep["orphans"])
     ghosts = [o for o in sweep["orphans"] if o["deployment_id"] == "ghost-123456"]
-    assert ghosts == [{"arn": tagged[0]["arn"], "deployment_id": "ghost-123456", "reason": "unknown deployment"}]
+    assert [{k: o[k] for k in ("arn", "deployment_id", "reason")} for o in ghosts] == [
+        {"arn": tagged[0]["arn"], "deployment_id": "ghost-123456", "reason": "unknown deployment"}]
     for orphan in sweep["orphans"]:  # a live deployment's resources are never orphans
         known = store.find(orphan["deployment_id"]) if orphan["deployment_id"] else None
         assert known is None or known.status is DeploymentStatus.DESTROYED, orphan

@@ -146,6 +146,19 @@ class CloudFormationStacks:
             kwargs["ClientRequestToken"] = token[:128]
         self._cfn.delete_stack(**kwargs)
 
+    def delete_failed_resources(self, name: str) -> list[dict[str, str]]:
+        """The resources whose last event is DELETE_FAILED (what DeleteStack may retain)."""
+        events = self._cfn.describe_stack_events(StackName=name).get("StackEvents", [])  # newest first
+        latest: dict[str, dict[str, str]] = {}
+        for e in events:
+            logical_id = e.get("LogicalResourceId", "")
+            if logical_id and logical_id != name and logical_id not in latest:
+                latest[logical_id] = {"logical_id": logical_id, "physical_id": e.get("PhysicalResourceId", ""),
+                                      "type": e.get("ResourceType", ""), "status": e.get("ResourceStatus", ""),
+                                      "reason": e.get("ResourceStatusReason") or ""}
+        return [r for r in latest.values() if r["status"] == "DELETE_FAILED" and r["type"] !=
+                "AWS::CloudFormation::Stack"]
+
     def continue_update_rollback(self, name: str) -> None:
         self._cfn.continue_update_rollback(StackName=name)
 

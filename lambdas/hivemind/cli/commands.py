@@ -99,7 +99,7 @@ def deploy(target: Target, repo: str, *, ref: str | None = None, preset: str = "
     return follow(target, dep_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log)
 
 
-def retry(target: Target, deployment_id: str, **kw: Any) -> Outcome:
+def retry(target: Target, deployment_id: str, *, fix: bool = False, **kw: Any) -> Outcome:
     store, sfn = _ports(target)
     state = store.get(deployment_id)
     if state.status is not DeploymentStatus.FAILED:
@@ -107,16 +107,34 @@ def retry(target: Target, deployment_id: str, **kw: Any) -> Outcome:
                            "retried", remediation="Redeploy it with `hivemind deploy <repo>` instead.", stage="retry")
     # The retry machine starts a resumed deploy execution; follow that one.
     started = time.time()
-    retry_arn = launch.start_retry(sfn, target.retry_arn, deployment_id)
+    if fix and (state.diagnosis is None or not state.diagnosis.fixable):
+        seen = f"the diagnosis is {state.diagnosis.rule}: {state.diagnosis.remediation}" if state.diagnosis \
+            else "there is no diagnosis"
+        raise InvalidInput(f"deployment {deployment_id} has nothing HiveMind can fix by itself; {seen}",
+                           stage="retry", remediation="Fix it by hand, then `hivemind retry <id>` without --fix.")
+    retry_arn = launch.start_retry(sfn, target.retry_arn, deployment_id, fix=fix)
     deploy_arn = _wait_child_execution(sfn, retry_arn, target.deploy_arn, deployment_id, started)
     return follow(target, deployment_id, deploy_arn, **kw)
 
 
+def rollback(target: Target, deployment_id: str, *, wait: bool = True, timeout_s: float = 3600,
+             on_log: Callable[[LogEntry], None] | None = None) -> Outcome:
+    """Back to the newest successful release other than the current one (checked again by Validate)."""
+    store, sfn = _ports(target)
+    state = store.get(deployment_id)
+    if state.rollback_target() is None:
+        raise InvalidInput(f"deployment {deployment_id} has no earlier successful release to go back to",
+                           stage="rollback", remediation="Fix the app and redeploy, or destroy the deployment.")
+    request = DeployRequest(deployment_id=deployment_id, region=state.region, preset=state.preset, rollback=True)
+    arn = launch.start_deploy(sfn, target.deploy_arn, request)
+    return follow(target, deployment_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log)
+
+
 def destroy(target: Target, deployment_id: str, *, wait: bool = True, timeout_s: float = 1800,
-            on_log: Callable[[LogEntry], None] | None = None) -> Outcome:
+            on_log: Callable[[LogEntry], None] | None = None, skip_snapshot: bool = False) -> Outcome:
     store, sfn = _ports(target)
     store.get(deployment_id)
-    arn = launch.start_destroy(sfn, target.destroy_arn, deployment_id)
+    arn = launch.start_destroy(sfn, target.destroy_arn, deployment_id, skip_snapshot=skip_snapshot)
     return follow(target, deployment_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log)
 
 
@@ -147,7 +165,11 @@ def _outcome(target: Target, deployment_id: str, arn: str, desc: dict[str, Any],
     error = None
     if state is not None and state.error is not None and desc["status"] != "SUCCEEDED":
         error = state.error.model_dump(mode="json")
-    elif desc["status"] != "SUCCEEDED" and desc["status"] != "RUNNING":
+    elif state is not None and desc["status"] in {"FAILED", "TIMED_OUT", "ABORTED"}:
+        # An auto-rollback may already have cleared the item's error: the error log keeps it.
+        recorded = store.errors(deployment_id)
+        error = recorded[-1].model_dump(mode="json") if recorded else None
+    if error is None and desc["status"] != "SUCCEEDED" and desc["status"] != "RUNNING":
         failure = output.get("failure") or {}
         error = {"type": failure.get("type") or desc.get("error"), "message": failure.get("message") or desc.get("cause"),
                  "remediation": failure.get("remediation")}

@@ -125,7 +125,8 @@ def do_deploy(args: argparse.Namespace) -> int:
 def do_retry(args: argparse.Namespace) -> int:
     from hivemind.cli import commands
 
-    outcome = commands.retry(_target(args), args.id, on_log=_Progress(args.json), timeout_s=args.timeout)
+    outcome = commands.retry(_target(args), args.id, fix=args.fix, on_log=_Progress(args.json),
+                             timeout_s=args.timeout)
     return _finish(args, outcome)
 
 
@@ -141,7 +142,15 @@ def do_destroy(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             _console(stderr=True).print("aborted")
             return EXIT_FAILED
-    outcome = commands.destroy(target, args.id, on_log=_Progress(args.json), timeout_s=args.timeout)
+    outcome = commands.destroy(target, args.id, on_log=_Progress(args.json), timeout_s=args.timeout,
+                               skip_snapshot=args.skip_snapshot)
+    return _finish(args, outcome)
+
+
+def do_rollback(args: argparse.Namespace) -> int:
+    from hivemind.cli import commands
+
+    outcome = commands.rollback(_target(args), args.id, on_log=_Progress(args.json), timeout_s=args.timeout)
     return _finish(args, outcome)
 
 
@@ -184,7 +193,15 @@ def _finish(args: argparse.Namespace, outcome) -> int:
 def do_status(args: argparse.Namespace) -> int:
     from hivemind.cli import commands
 
-    state = commands.status(_target(args, start_local=False), args.id)
+    target = _target(args, start_local=False)
+    state = commands.status(target, args.id)
+    if args.follow:
+        if not state.execution_arn:
+            raise HiveMindError(f"deployment {args.id} has no execution to follow", stage="cli",
+                                remediation="Start one with `hivemind deploy`, `retry` or `destroy`.")
+        outcome = commands.follow(target, args.id, state.execution_arn, timeout_s=args.timeout,
+                                  on_log=_Progress(args.json))
+        return _finish(args, outcome)
     if args.json:
         _print_json(state.model_dump(mode="json"))
         return EXIT_OK
@@ -242,10 +259,13 @@ def do_logs(args: argparse.Namespace) -> int:
 def do_local(args: argparse.Namespace) -> int:
     from hivemind.local import cloud
 
+    if getattr(args, "purge", False) and args.action != "down":
+        raise HiveMindError(f"--purge goes with `hivemind local down`, not {args.action}",
+                            remediation="Run `hivemind local down --purge`.", stage="cli")
     if args.action == "up":
         info = cloud.up()
     elif args.action == "down":
-        cloud.down()
+        cloud.down(purge=args.purge)
         info = None
     else:
         info = cloud.status()
@@ -308,11 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=do_deploy)
 
-    for name, func, help_ in (("status", do_status, "show a deployment"), ("logs", do_logs, "stage and app logs")):
-        sp = sub.add_parser(name, help=help_)
-        sp.add_argument("id")
-        common(sp)
-        sp.set_defaults(func=func)
+    sp = sub.add_parser("status", help="show a deployment")
+    sp.add_argument("id")
+    sp.add_argument("--follow", action="store_true",
+                    help="follow its current execution until it settles (exit 1 when it fails)")
+    sp.add_argument("--timeout", type=float, default=3600, help="seconds to follow")
+    common(sp)
+    sp.set_defaults(func=do_status)
+
+    sp = sub.add_parser("logs", help="stage and app logs")
+    sp.add_argument("id")
+    common(sp)
+    sp.set_defaults(func=do_logs)
 
     sp = sub.add_parser("list", help="list deployments")
     common(sp)
@@ -320,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("retry", help="resume a failed deployment at the failed stage")
     sp.add_argument("id")
+    sp.add_argument("--fix", action="store_true", help="first apply the diagnosis' safe automatic fix")
     sp.add_argument("--timeout", type=float, default=3600)
     common(sp)
     sp.set_defaults(func=do_retry)
@@ -327,14 +355,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("destroy", help="delete everything a deployment owns")
     sp.add_argument("id")
     sp.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sp.add_argument("--skip-snapshot", action="store_true",
+                    help="no final database snapshot (the data is gone for good)")
     sp.add_argument("--timeout", type=float, default=1800)
     common(sp)
     sp.set_defaults(func=do_destroy)
 
+    sp = sub.add_parser("rollback", help="go back to the previous successful release")
+    sp.add_argument("id")
+    sp.add_argument("--timeout", type=float, default=3600)
+    common(sp)
+    sp.set_defaults(func=do_rollback)
+
     sp = sub.add_parser("local", help="the embedded local cloud")
     sp.add_argument("action", choices=["up", "down", "status"])
+    sp.add_argument("--purge", action="store_true",
+                    help="with down: also remove the saved state, sandboxes and database data (forget every deployment)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=do_local)
+
+    from hivemind.cli import orphans as orphans_cli
+
+    orphans_cli.add_parser(sub, common)
     return p
 
 

@@ -67,7 +67,7 @@ def get_deployment(deployment_id: DeploymentId) -> dict:
 
 @app.post("/deployments/<deployment_id>/retry")
 @tracer.capture_method
-def retry_deployment(deployment_id: DeploymentId) -> Response[Started]:
+def retry_deployment(deployment_id: DeploymentId, fix: bool = False) -> Response[Started]:
     ports = default_ports()
     state = ports.store.get(deployment_id)
     if state.status is not DeploymentStatus.FAILED:
@@ -76,27 +76,30 @@ def retry_deployment(deployment_id: DeploymentId) -> Response[Started]:
             f"deployment {deployment_id} is {state.status.value}; only a failed deployment can be retried",
             remediation="Deploy again to update it, or `hivemind status <id>` to see why it is not failed.",
         )
-    arn = launch.start_retry(_workflows(), ports.settings.retry_state_machine_arn, deployment_id)
+    arn = launch.start_retry(_workflows(), ports.settings.retry_state_machine_arn, deployment_id, fix=fix)
     return Response(status_code=202, content_type=JSON, body=Started(id=deployment_id, execution_arn=arn))
 
 
 @app.post("/deployments/<deployment_id>/rollback")
 @tracer.capture_method
-def rollback_deployment(deployment_id: DeploymentId) -> Response[dict]:
-    state = default_ports().store.get(deployment_id)
-    if state.previous_release is None:
+def rollback_deployment(deployment_id: DeploymentId) -> Response[Started]:
+    ports = default_ports()
+    state = ports.store.get(deployment_id)
+    if state.rollback_target() is None:
         return Response(status_code=409, content_type=JSON,
-                        body={"message": f"{deployment_id} has no previous release to roll back to"})
-    return Response(status_code=501, content_type=JSON,
-                    body={"message": "rollback to a previous release is not available yet"})
+                        body={"message": f"{deployment_id} has no earlier successful release to roll back to"})
+    request = DeployRequest(deployment_id=deployment_id, region=state.region, preset=state.preset, rollback=True)
+    arn = launch.start_deploy(_workflows(), ports.settings.deploy_state_machine_arn, request)
+    return Response(status_code=202, content_type=JSON, body=Started(id=deployment_id, execution_arn=arn))
 
 
 @app.delete("/deployments/<deployment_id>")
 @tracer.capture_method
-def destroy_deployment(deployment_id: DeploymentId) -> Response[Started]:
+def destroy_deployment(deployment_id: DeploymentId, skip_snapshot: bool = False) -> Response[Started]:
     ports = default_ports()
     ports.store.get(deployment_id)
-    arn = launch.start_destroy(_workflows(), ports.settings.destroy_state_machine_arn, deployment_id)
+    arn = launch.start_destroy(_workflows(), ports.settings.destroy_state_machine_arn, deployment_id,
+                               skip_snapshot=skip_snapshot)
     return Response(status_code=202, content_type=JSON, body=Started(id=deployment_id, execution_arn=arn))
 
 

@@ -18,5 +18,6 @@ def lambda_handler(event: dict, context: Any) -> dict:
     task = DestroyInput.model_validate(event)
     ports = default_ports()
     if task.action == "start":
-        return destroy_start(task.deployment_id, task.execution_id, ports).model_dump(mode="json")
+        return destroy_start(task.deployment_id, task.execution_id, ports,
+                             skip_snapshot=task.skip_snapshot).model_dump(mode="json")
     return destroy_finish(task.deployment_id, ports).model_dump(mode="json")

@@ -26,5 +26,6 @@ def lambda_handler(event: dict, context: Any) -> dict:
         preset=request.preset,
         region=request.region,
         budget_usd=request.options.budget_usd,
+        command_timeout_s=request.options.command_timeout_s,
     )
     return result.model_dump(mode="json")

@@ -1,11 +1,14 @@
-"""Sweep task: list HiveMind-tagged resources whose deployment is destroyed or unknown."""
+"""Sweep task: list HiveMind-tagged resources no live deployment owns (HiveMind Janitor).
+
+Only lists and emits ``Orphans Found`` unless ``HIVEMIND_SWEEP_DELETE`` is true.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from hivemind.handlers.common import lambda_errors, logger, metrics, tracer
-from hivemind.logic.destroy import sweep
+from hivemind.logic.orphans import sweep
 from hivemind.logic.ports import default_ports
 
 
@@ -14,5 +17,4 @@ from hivemind.logic.ports import default_ports
 @tracer.capture_lambda_handler
 @lambda_errors
 def lambda_handler(event: dict, context: Any) -> dict:
-    orphans = sweep(default_ports())
-    return {"count": len(orphans), "orphans": [o.model_dump(mode="json") for o in orphans]}
+    return sweep(default_ports()).model_dump(mode="json")

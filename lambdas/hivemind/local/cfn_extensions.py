@@ -36,7 +36,8 @@ Behaviours adapted:
   A failing delete ends DELETE_FAILED with the reason instead of an API error.
 - An update of a type whose moto model cannot update (target group, load balancer, DB instance,
   VPC, subnet, ...) made moto DROP the resource from the stack (it was then never deleted): here
-  it is kept and, for the types in ``UPDATERS``, its new settings are applied in place.
+  it is kept and, for the types in ``UPDATERS``, its new settings are applied in place (a target group's new Port, a replacement on AWS,
+  moves its targets to that port).
 - Every resource created gets per-resource stack events (CREATE_IN_PROGRESS/COMPLETE, DELETE_*),
   which moto does not record, so DescribeStackEvents reads as on AWS.
 """
@@ -569,12 +570,34 @@ def ensure_tags(resource: Any, resource_type: str, properties: dict[str, Any], a
     _ec2(account_id, region).create_tags([resource_id], {t["Key"]: t["Value"] for t in tags})
 
 
+class InjectedResourceFault(Exception):
+    """A resource create or delete made to fail by the test harness (``faults.json``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _injected_fault(resource_type: str, operation: str) -> None:
+    """Tests only: ``{"resource_type": "AWS::EC2::SecurityGroup", "operation": "delete", "error": ...}``
+    in the fault file makes CloudFormation's create or delete of that type fail (the stack then ends
+    ROLLBACK_COMPLETE or DELETE_FAILED, as on AWS)."""
+    from hivemind.local import faults
+
+    fault = faults.take(faults.faults_path(), lambda e: e.get("resource_type") == resource_type
+                        and e.get("operation", "delete") == operation)
+    if fault is not None:
+        raise InjectedResourceFault(str(fault.get("error") or "DependencyViolation"),
+                                  str(fault.get("message") or f"{resource_type} has a dependent object"))
+
+
 def _patch_resource_map() -> None:
     from moto.cloudformation.parsing import ResourceMap
 
     original_delete_resource = ResourceMap._delete_resource
 
     def _delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        _injected_fault(resource_json.get("Type", ""), "delete")
         deleter = DELETERS.get(resource_json.get("Type", ""))
         if deleter is None:
             original_delete_resource(self, parsed_resource, resource_json)
@@ -600,6 +623,13 @@ def _update_target_group(tg: Any, p: dict[str, Any], account_id: str, region: st
             setattr(tg, attr, p[prop])
     if "HealthCheckEnabled" in p:
         tg.health_check_enabled = str(p["HealthCheckEnabled"]).lower() == "true"
+    if "Port" in p and int(p["Port"]) != int(tg.port):
+        # On AWS a new Port replaces the target group and the Auto Scaling group registers its
+        # instances with the new one; here the group is kept and its targets move to the new port.
+        old_port, tg.port = int(tg.port), int(p["Port"])
+        for target in tg.targets.values():
+            if int(target.get("Port") or old_port) == old_port:
+                target["Port"] = tg.port
     for attribute in p.get("TargetGroupAttributes") or []:
         tg.attributes[attribute["Key"]] = str(attribute.get("Value"))
     if p.get("Tags"):
@@ -673,6 +703,7 @@ def _patch_parsing() -> None:
         if stack is not None:
             _add_resource_event(stack, logical_id, None, resource_type, "CREATE_IN_PROGRESS")
         try:
+            _injected_fault(resource_type, "create")
             resource = original_create(logical_id, resource_json, resources_map, account_id, region_name)
         except Exception as exc:
             if stack is not None and not getattr(_local, "failed", None):
@@ -779,9 +810,16 @@ def _patch_stack() -> None:
         finally:
             _local.stack, _local.failed = None, None
 
-    def delete(self: Any) -> None:
-        _apply_deletion_policies(self)
+    def delete(self: Any, retain: list[str] | None = None) -> None:
         resource_map = self.resource_map
+        for logical_id in retain or []:
+            # RetainResources: kept out of the delete (and out of the stack), as on AWS.
+            if logical_id in resource_map._resource_json_map:
+                resource_map._resource_json_map[logical_id]["DeletionPolicy"] = "Retain"
+                resource_map._parsed_resources.pop(logical_id, None)
+                _add_resource_event(self, logical_id, None, resource_map._resource_json_map[logical_id]["Type"],
+                                    "DELETE_SKIPPED", "Resource retained (RetainResources)")
+        _apply_deletion_policies(self)
         before = {k: resource_map._parsed_resources[k] for k in _delete_order(resource_map)}
         try:
             _ordered_delete(resource_map)
@@ -789,6 +827,11 @@ def _patch_stack() -> None:
         except Exception as exc:  # noqa: BLE001 - becomes DELETE_FAILED, as on AWS
             reason = _reason(exc)
             remaining = sorted(k for k in resource_map._parsed_resources if k in resource_map._resource_json_map)
+            for logical_id in remaining:
+                resource = resource_map._parsed_resources.get(logical_id)
+                _add_resource_event(self, logical_id, None if isinstance(resource, str) else resource,
+                                    resource_map._resource_json_map[logical_id].get("Type", ""), "DELETE_FAILED",
+                                    reason)
             self.status = "DELETE_FAILED"
             self.status_reason = f"The following resource(s) failed to delete: {remaining}. {reason}"
             self._add_stack_event("DELETE_FAILED", resource_status_reason=self.status_reason)
@@ -854,12 +897,15 @@ def _patch_stack() -> None:
         change_set.execution_status = "EXECUTE_COMPLETE" if stack.status.endswith("_COMPLETE") \
             and "ROLLBACK" not in stack.status else "EXECUTE_FAILED"
 
-    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+    def delete_stack(self: Any, name_or_stack_id: str, retain: list[str] | None = None) -> None:
         stack = self.stacks.get(name_or_stack_id) or next(
             (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
         if stack is None:
             return  # deleting a stack that does not exist succeeds, as on AWS
-        stack.delete()
+        if retain and stack.status != "DELETE_FAILED":
+            raise _stack_error(f"Invalid operation on stack [{stack.stack_id}]: RetainResources can only be "
+                               "specified when the stack is in the DELETE_FAILED state")
+        stack.delete(retain)
         if stack.status == "DELETE_FAILED":
             return  # stays listed (and can be deleted again), as on AWS
         self.stacks.pop(stack.stack_id, None)
@@ -868,12 +914,47 @@ def _patch_stack() -> None:
             if export.exporting_stack_id == stack.stack_id:
                 self.exports.pop(export.name, None)
 
+    def continue_update_rollback(self: Any, name_or_stack_id: str) -> None:
+        """The local cloud has no rollback to continue (it never undid an update): the stack is
+        declared back at its previous template, as CloudFormation does once the rollback ends."""
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
+        if stack is None:
+            raise _stack_error(f"Stack [{name_or_stack_id}] does not exist")
+        if stack.status != "UPDATE_ROLLBACK_FAILED":
+            raise _stack_error(f"Stack [{stack.name}] is in {stack.status} state and can not continue a rollback")
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason="Continue rollback requested")
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack.status_reason = "Rollback continued (local cloud: resources updated before the failure keep their " \
+                              "new settings)"
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE", resource_status_reason=stack.status_reason)
+
     Stack.create_resources = create_resources  # type: ignore[method-assign]
     Stack.delete = delete  # type: ignore[method-assign]
     Stack.outputs = property(outputs)  # type: ignore[method-assign,assignment]
     Stack.stack_resources = property(stack_resources)  # type: ignore[method-assign,assignment]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+    CloudFormationBackend.continue_update_rollback = continue_update_rollback  # type: ignore[attr-defined]
+    _patch_responses()
+
+
+def _patch_responses() -> None:
+    """DeleteStack's RetainResources and ContinueUpdateRollback, which moto's API layer lacks."""
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import EmptyResult
+
+    def delete_stack(self: Any) -> Any:
+        self.cloudformation_backend.delete_stack(self._get_param("StackName"),
+                                                 self._get_param("RetainResources", []) or None)
+        return EmptyResult()
+
+    def continue_update_rollback(self: Any) -> Any:
+        self.cloudformation_backend.continue_update_rollback(self._get_param("StackName"))
+        return EmptyResult()
+
+    CloudFormationResponse.delete_stack = delete_stack  # type: ignore[method-assign]
+    CloudFormationResponse.continue_update_rollback = continue_update_rollback  # type: ignore[attr-defined]
 
 
 def _ordered_delete(resource_map: Any) -> None:

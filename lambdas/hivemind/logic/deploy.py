@@ -34,6 +34,8 @@ def install_parameters(state: DeploymentState, bucket: str) -> dict[str, list[st
         "HealthPath": plan.health_path,
         "DbSecretArn": state.outputs.get("DbSecretArn", ""),
         "Region": state.region,
+        # The plan's bound on the command reaches the SSM step's timeoutSeconds (SSM stops it there).
+        "executionTimeout": str(plan.timeouts.command_timeout_s),
     }
     return {k: [v] for k, v in params.items()}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,12 @@ from pydantic import BaseModel
 from hivemind import constants, errors
 from hivemind.logic.common import log
 from hivemind.logic.ports import Ports
-from hivemind.models import DeploymentStatus, ErrorEntry
+from hivemind.models import DeploymentState, DeploymentStatus, ErrorEntry
+from hivemind.models.diagnosis import Diagnosis
+
+__all__ = ["Diagnosis", "FailureRecord", "diagnose", "parse_catch", "record_failure"]
+
+_logger = logging.getLogger(__name__)
 
 
 def parse_catch(error: dict[str, Any]) -> dict[str, Any]:
@@ -95,22 +101,53 @@ def _schedule_cleanup(deployment_id: str, ports: Ports) -> str | None:
     return at.isoformat()
 
 
-class Diagnosis(BaseModel):
-    rule: str
-    summary: str
-    evidence: list[str]
-    remediation: str
-    auto_fix: dict[str, Any] | None = None
+def diagnose(deployment_id: str, ports: Ports, *, auto_fix: bool = False) -> Diagnosis | None:
+    """Diagnose the deployment's recorded error and save the diagnosis on its item.
 
-
-def diagnose(deployment_id: str, ports: Ports) -> Diagnosis | None:
-    from hivemind.logic.diagnosis import diagnose_error
+    None when there is no such deployment or no error. The optional LLM reading (setting
+    ``llm_diagnosis`` and a diagnoser in ``ports.extra["llm"]``) is added when it answers; its
+    failures are logged and ignored.
+    """
+    from hivemind.logic.medic import diagnose_error
 
     state = ports.store.find(deployment_id)
     if state is None or state.error is None:
         return None
     diagnosis = diagnose_error(state.error)
-    if diagnosis:
-        log(ports, deployment_id, state.stage, f"diagnosis {diagnosis.rule}: {diagnosis.summary}",
-            remediation=diagnosis.remediation)
+    reading = _llm_reading(state.error, diagnosis, ports)
+    if reading:
+        diagnosis = diagnosis.model_copy(update={"llm_reading": reading})
+    ports.store.save(state.model_copy(update={"diagnosis": diagnosis}))  # conditional on state.version
+    log(ports, deployment_id, state.stage, f"diagnosis {diagnosis.rule}: {diagnosis.summary}",
+        remediation=diagnosis.remediation, fixable=diagnosis.fixable)
+    if auto_fix and diagnosis.fixable:
+        _start_fix(state, diagnosis, ports)
     return diagnosis
+
+
+def _start_fix(state: DeploymentState, diagnosis: Diagnosis, ports: Ports) -> None:
+    """``deploy --auto-fix``: a retry that applies the safe fix (its Validate applies it and counts it)."""
+    from hivemind.logic import launch
+
+    workflows = ports.extra.get("workflows")
+    if workflows is None or not ports.settings.retry_state_machine_arn:
+        log(ports, state.id, state.stage, "auto-fix: no retry workflow configured; not applied", level="WARNING")
+        return
+    if state.retries >= ports.settings.max_retries:
+        log(ports, state.id, state.stage, f"auto-fix: retry limit {ports.settings.max_retries} reached; not applied",
+            level="WARNING")
+        return
+    execution = launch.start_retry(workflows, ports.settings.retry_state_machine_arn, state.id, fix=True)
+    log(ports, state.id, state.stage, f"auto-fix: retrying with {diagnosis.fix}", execution=execution)
+
+
+def _llm_reading(error: ErrorEntry, diagnosis: Diagnosis, ports: Ports) -> str | None:
+    diagnoser = ports.extra.get("llm")
+    if not getattr(ports.settings, "llm_diagnosis", False) or diagnoser is None:
+        return None
+    try:
+        return diagnoser.read(error, diagnosis)
+    except Exception:  # noqa: BLE001 - an optional reading: nothing may depend on it
+        _logger.warning("the LLM reading of %s failed; the diagnosis stands without it", error.deployment_id,
+                        exc_info=True)
+        return None

@@ -41,15 +41,22 @@ def execution_name(deployment_id: str, kind: str) -> str:
 def start_deploy(workflows: Any, state_machine_arn: str, request: DeployRequest) -> str:
     if not state_machine_arn:
         raise InvalidInput("the deploy state machine is not configured")
-    kind = "whatif" if request.what_if else ("retry" if request.resume else "deploy")
+    kind = "whatif" if request.what_if else (
+        "rollback" if request.rollback else ("retry" if request.resume else "deploy"))
     return workflows.start(state_machine_arn, execution_name(request.deployment_id, kind),
                            request.model_dump(mode="json"))
 
 
-def start_destroy(workflows: Any, state_machine_arn: str, deployment_id: str, skip_snapshot: bool = False) -> str:
+def start_destroy(workflows: Any, state_machine_arn: str, deployment_id: str, skip_snapshot: bool = False,
+                  reason: str = "requested") -> str:
+    if not state_machine_arn:
+        raise InvalidInput("the destroy state machine is not configured")
     return workflows.start(state_machine_arn, execution_name(deployment_id, "destroy"),
-                           {"deployment_id": deployment_id, "skip_snapshot": skip_snapshot})
+                           {"deployment_id": deployment_id, "skip_snapshot": skip_snapshot, "reason": reason})
 
 
-def start_retry(workflows: Any, state_machine_arn: str, deployment_id: str) -> str:
-    return workflows.start(state_machine_arn, execution_name(deployment_id, "retry"), {"deployment_id": deployment_id})
+def start_retry(workflows: Any, state_machine_arn: str, deployment_id: str, fix: bool = False) -> str:
+    if not state_machine_arn:
+        raise InvalidInput("the retry state machine is not configured")
+    return workflows.start(state_machine_arn, execution_name(deployment_id, "retry"),
+                           {"deployment_id": deployment_id, "fix": fix})

@@ -53,6 +53,7 @@ def plan_stage(
     preset: str,
     region: str,
     budget_usd: float | None,
+    command_timeout_s: int | None = None,
 ) -> PlanResult:
     if what_if:
         result, _ = build_plan(stack, deployment_id=deployment_id, preset=preset, region=region, budget_usd=budget_usd)
@@ -61,6 +62,9 @@ def plan_stage(
     result, template = build_plan(
         stack, deployment_id=deployment_id, preset=state.preset, region=state.region, budget_usd=budget_usd
     )
+    if command_timeout_s is not None:  # the deploy's own bound (DeployOptions) beats the plan's default
+        timeouts = result.plan.timeouts.model_copy(update={"command_timeout_s": command_timeout_s})
+        result = result.model_copy(update={"plan": result.plan.model_copy(update={"timeouts": timeouts})})
     ports.store.save(
         state.model_copy(update={"plan": result.plan, "cost": result.cost, "stack_name": result.plan.stack_name})
     )

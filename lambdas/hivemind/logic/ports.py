@@ -29,6 +29,7 @@ def default_ports() -> Ports:
     """Real adapters. Imported lazily so a handler's cold start pays only for what it uses."""
     from hivemind.adapters import repositories
     from hivemind.adapters.commands import SsmCommands
+    from hivemind.adapters.databases import Databases
     from hivemind.adapters.events import EventBridgePublisher
     from hivemind.adapters.fleet import Fleet
     from hivemind.adapters.http_probe import HttpProbe
@@ -40,6 +41,11 @@ def default_ports() -> Ports:
     from hivemind.adapters.workflows import StepFunctions
 
     settings = get_settings()
+    extra: dict[str, Any] = {}
+    if settings.llm_diagnosis:  # optional, off by default: nothing depends on it
+        from hivemind.adapters.llm import BedrockDiagnoser
+
+        extra["llm"] = BedrockDiagnoser(settings.llm_model_id)
     return Ports(
         settings=settings,
         store=DynamoStateStore(settings.table_name),
@@ -53,6 +59,8 @@ def default_ports() -> Ports:
         tagged=TaggedResources(),
         extra={
             "workflows": StepFunctions(),
+            "databases": Databases(),
+            **extra,
             "scheduler": CleanupScheduler(settings.cleanup_schedule_group, settings.cleanup_role_arn,
                                           settings.destroy_state_machine_arn),
         },

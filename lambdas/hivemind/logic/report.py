@@ -8,6 +8,7 @@ from hivemind import constants
 from hivemind.logic.common import log
 from hivemind.logic.ports import Ports
 from hivemind.models import DeploymentStatus
+from hivemind.models.state import KEEP_GOOD_RELEASES, GoodRelease
 
 
 class ReportResult(BaseModel):
@@ -21,8 +22,11 @@ class ReportResult(BaseModel):
 def report(deployment_id: str, ports: Ports) -> ReportResult:
     state = ports.store.get(deployment_id)
     if state.status is not DeploymentStatus.SUCCEEDED:
+        good = [g for g in state.good_releases if not state.release or g.release.id != state.release.id]
+        if state.release:
+            good.append(GoodRelease(release=state.release, stack=state.stack))
         state = ports.store.save(state.transition(DeploymentStatus.SUCCEEDED, stage="report").model_copy(
-            update={"error": None}))
+            update={"error": None, "good_releases": good[-KEEP_GOOD_RELEASES:]}))
     result = ReportResult(
         deployment_id=state.id,
         status=state.status.value,

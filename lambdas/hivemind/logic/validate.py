@@ -20,6 +20,7 @@ def validate(request: DeployRequest, ports: Ports, execution_id: str = "") -> Co
         what_if=request.what_if,
         poll_interval_s=interval,
         auto_rollback=request.options.auto_rollback,
+        auto_fix=request.options.auto_fix,
     )
     if request.what_if:
         if not request.repo:
@@ -28,6 +29,8 @@ def validate(request: DeployRequest, ports: Ports, execution_id: str = "") -> Co
         return ctx  # what-if creates nothing, not even a deployment item
 
     existing = ports.store.find(request.deployment_id)
+    if request.rollback:
+        return _rollback(existing, request, ports, ctx, execution_id)
     if request.resume:
         return _resume(existing, request, ports, ctx, execution_id)
     if not request.repo:
@@ -82,9 +85,64 @@ def _resume(
     stage = existing.stage if existing.stage in RESUMABLE else "analyze"
     if stage == "analyze" or existing.stack is None or existing.plan is None:
         stage = "analyze"
+    if request.fix:
+        existing, stage = _apply_fix(existing, stage, ports)
     ports.store.save(existing.model_copy(update={"retries": existing.retries + 1, "execution_arn": execution_id or None}))
     log(ports, existing.id, "validate", f"retry {existing.retries + 1}/{limit} resumes at {stage}")
     return ctx.model_copy(update={"resume_from": stage})
+
+
+def _apply_fix(state: DeploymentState, stage: str, ports: Ports) -> tuple[DeploymentState, str]:
+    """``retry --fix``: apply the diagnosis' safe fix; resume at the earlier of its stage and the failed one."""
+    from hivemind.logic.medic.fixes import apply_fix
+
+    diagnosis = state.diagnosis
+    if diagnosis is None or not diagnosis.fixable or not diagnosis.fix:
+        seen = f"the diagnosis is {diagnosis.rule}: {diagnosis.remediation}" if diagnosis else "there is no diagnosis"
+        raise InvalidInput(f"deployment {state.id} has nothing HiveMind can fix by itself; {seen}",
+                           stage="retry", remediation="Fix it by hand, then `hivemind retry <id>` without --fix.")
+    fixed, fix_stage = apply_fix(state, diagnosis.fix)
+    resume = min(stage, fix_stage, key=RESUMABLE.index)
+    log(ports, state.id, "validate", f"applying fix {diagnosis.fix} ({diagnosis.rule}); resuming at {resume}",
+        fix=diagnosis.fix)
+    return fixed, resume
+
+
+def _rollback(
+    existing: DeploymentState | None, request: DeployRequest, ports: Ports, ctx: Context, execution_id: str
+) -> Context:
+    """Go back to the newest successful release other than the current one, resuming at deploy.
+
+    The infrastructure stays as it is, so the earlier release must fit it: same port and database.
+    """
+    if existing is None:
+        raise InvalidInput(f"no deployment {request.deployment_id} to roll back", stage="rollback")
+    if existing.status in ACTIVE or existing.status is DeploymentStatus.DESTROYED:
+        raise InvalidInput(f"deployment {existing.id} is {existing.status.value}; only a settled deployment can be "
+                           "rolled back", stage="rollback",
+                           remediation="Wait for the running execution (`hivemind status <id> --follow`).")
+    target = existing.rollback_target()
+    if target is None:
+        raise InvalidInput(f"deployment {existing.id} has no earlier successful release to go back to",
+                           stage="rollback",
+                           remediation="Fix the app and redeploy, or destroy the deployment.")
+    plan = existing.plan
+    if target.stack is None or plan is None or target.stack.port != plan.port or \
+            bool(target.stack.database) != bool(plan.database):
+        raise InvalidInput(
+            f"release {target.release.id} needs other infrastructure than the current plan (port or database)",
+            stage="rollback",
+            remediation=f"Redeploy its commit instead: `hivemind deploy <repo> --ref {target.release.commit}`.",
+        )
+    current = existing.release
+    updated = existing.transition(DeploymentStatus.UPDATING, stage="deploy").model_copy(update={
+        "release": target.release, "previous_release": current, "stack": target.stack, "commit": target.release.commit,
+        "execution_arn": execution_id or None, "error": None,
+    })
+    ports.store.save(updated)
+    log(ports, existing.id, "validate",
+        f"rollback from {current.id if current else 'nothing'} to {target.release.id} ({target.release.commit[:12]})")
+    return ctx.model_copy(update={"resume_from": "deploy"})
 
 
 def _safe(url: str) -> str:

@@ -1,5 +1,6 @@
 """Pydantic models shared by every layer."""
 
+from hivemind.models.diagnosis import Diagnosis
 from hivemind.models.plan import (
     CostEstimate,
     CostLine,
@@ -27,6 +28,7 @@ __all__ = [
     "DatabasePlan",
     "DeploymentPlan",
     "DeploymentState",
+    "Diagnosis",
     "DeploymentStatus",
     "ErrorEntry",
     "Finding",

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from hivemind.errors import IllegalTransition
+from hivemind.models.diagnosis import Diagnosis
 from hivemind.models.plan import CostEstimate, DeploymentPlan
 from hivemind.models.stack import TechStack
 
@@ -88,6 +89,14 @@ class Release(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class GoodRelease(BaseModel):
+    """A release that passed Verify, with the analysis it ran with: what `rollback` goes back to."""
+
+    release: Release
+    stack: TechStack | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
 class ResourceInfo(BaseModel):
     logical_id: str
     physical_id: str | None = None
@@ -115,6 +124,9 @@ class ErrorEntry(BaseModel):
     remediation: str
 
 
+KEEP_GOOD_RELEASES = 5
+
+
 class DeploymentState(BaseModel):
     """The deployment item. ``version`` is the optimistic lock: every write is conditional on it."""
 
@@ -132,6 +144,7 @@ class DeploymentState(BaseModel):
     outputs: dict[str, str] = Field(default_factory=dict)
     release: Release | None = None
     previous_release: Release | None = None
+    good_releases: list[GoodRelease] = Field(default_factory=list)  # newest last, at most KEEP_GOOD_RELEASES
     releases: int = 0
     resources: list[ResourceInfo] = Field(default_factory=list)
     cost: CostEstimate | None = None
@@ -139,9 +152,15 @@ class DeploymentState(BaseModel):
     execution_arn: str | None = None
     retries: int = 0
     error: ErrorEntry | None = None
+    diagnosis: Diagnosis | None = None  # the Medic's reading of `error` (kept as history, like `error`)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = 0
+
+    def rollback_target(self) -> GoodRelease | None:
+        """The newest successful release other than the current one."""
+        current = self.release.id if self.release else None
+        return next((g for g in reversed(self.good_releases) if g.release.id != current), None)
 
     def transition(self, new: DeploymentStatus, *, stage: str | None = None) -> DeploymentState:
         """Return a copy in status ``new``; raise IllegalTransition if DESIGN.md forbids it."""

@@ -19,6 +19,8 @@ class DeployOptions(BaseModel):
     budget_usd: float | None = Field(default=None, gt=0)
     max_repo_size_mb: int | None = Field(default=None, ge=1)
     poll_interval_s: int | None = Field(default=None, ge=1, le=300)
+    # Overrides the plan's bound on one SSM command (its executionTimeout); None keeps the plan's.
+    command_timeout_s: int | None = Field(default=None, ge=30, le=86400)
 
 
 class DeployRequest(BaseModel):
@@ -31,6 +33,8 @@ class DeployRequest(BaseModel):
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     what_if: bool = False
     resume: bool = False
+    rollback: bool = False  # go back to the newest successful release other than the current one
+    fix: bool = False  # with resume: apply the diagnosis' safe fix first (retry --fix)
     options: DeployOptions = Field(default_factory=DeployOptions)
 
 
@@ -50,6 +54,7 @@ class Context(BaseModel):
     what_if: bool = False
     poll_interval_s: int = 10
     auto_rollback: bool = False
+    auto_fix: bool = False
 
 
 class Poll(BaseModel):
@@ -58,6 +63,15 @@ class Poll(BaseModel):
     done: bool = False
     polls: int = 0
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class DiagnoseInput(TaskInput):
+    input: dict[str, Any] = Field(default_factory=dict)  # the execution's state: ctx.auto_fix
+
+    @property
+    def auto_fix(self) -> bool:
+        ctx = self.input.get("ctx")
+        return bool(isinstance(ctx, dict) and ctx.get("auto_fix"))
 
 
 class FailureInput(BaseModel):
@@ -89,3 +103,8 @@ class StackPollInput(TaskInput):
 
 class DestroyInput(TaskInput):
     action: Literal["start", "finish"] = "start"
+    request: dict[str, Any] = Field(default_factory=dict)  # the execution input: skip_snapshot, reason
+
+    @property
+    def skip_snapshot(self) -> bool:
+        return bool(self.request.get("skip_snapshot", False))

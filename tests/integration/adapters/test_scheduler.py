@@ -29,6 +29,6 @@ def test_schedule_is_created_once_and_moved_on_a_second_failure(monkeypatch) -> 
         assert got["State"] == "ENABLED"
         timer.schedule_cleanup("app-123456", at + timedelta(hours=1), "remind")
         moved = sched.get_schedule(Name="cleanup-app-123456", GroupName="hivemind-cleanup")
-        assert moved["ScheduleExpression"] == "at(2030-01-02T04:04:05)" and moved["State"] == "DISABLED"
+        assert moved["ScheduleExpression"] == "at(2030-01-02T04:04:05)" and moved["State"] == "ENABLED"
         assert len(sched.list_schedules(GroupName="hivemind-cleanup")["Schedules"]) == 1
     client.cache_clear()

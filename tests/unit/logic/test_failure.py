@@ -54,7 +54,8 @@ def test_diagnosis_rules(signature: str, lines: list[str], rule: str) -> None:
     assert diagnosis.evidence
 
 
-def test_unknown_failure_has_no_rule() -> None:
-    err = ErrorEntry(deployment_id="d-1", stage="deploy", type="Weird", message="nothing known",
-                     context={}, remediation="r")
-    assert diagnose_error(err) is None
+def test_unknown_failure_is_diagnosed_unknown_with_the_closest_rules() -> None:
+    err = ErrorEntry(deployment_id="d-1", stage="deploy", type="CommandFailed", message="nothing known",
+                     context={"signature": "command_failed"}, remediation="r")
+    diagnosis = diagnose_error(err)
+    assert diagnosis.rule == "unknown" and len(diagnosis.closest) == 3
