@@ -10,6 +10,10 @@ points each process at an empty bytecode cache, so every module is compiled as i
 asset carries no .pyc files. The zipped size is that of the code asset as CDK uploads it (the
 ``lambdas/`` directory with the stack's excludes) plus the deps layer when it is built, against the
 20 MB goal. Numbers are from this machine, not from Lambda's arm64 CPUs: read them as ratios.
+
+Each process gets the environment a HiveMind function has in Lambda: ``AWS_LAMBDA_FUNCTION_NAME``
+and ``LAMBDA_TASK_ROOT`` set (so the X-Ray SDK takes its Lambda path, as it does there) and
+tracing ON (the stack enables active tracing), so the import cost of the Tracer is counted.
 """
 
 from __future__ import annotations
@@ -65,6 +69,18 @@ def heaviest_packages(stderr: str, top: int = 5) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda kv: -kv[1])[:top]
 
 
+def lambda_like_env(module: str) -> dict[str, str]:
+    """The environment variables Lambda gives a HiveMind function (those that change what is imported)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_LAMBDA_", "_X_AMZN"))}
+    env.update({
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": f"hivemind-{module.rsplit('.', 1)[-1]}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "LAMBDA_TASK_ROOT": str(ROOT / "lambdas"),
+        "POWERTOOLS_SERVICE_NAME": "hivemind", "POWERTOOLS_METRICS_NAMESPACE": "HiveMind",
+    })
+    return env
+
+
 def run_importtime(module: str, *, no_pyc: bool) -> str:
     """stderr of one fresh interpreter importing ``module`` with ``-X importtime``."""
     cmd = [sys.executable, "-X", "importtime"]
@@ -72,7 +88,7 @@ def run_importtime(module: str, *, no_pyc: bool) -> str:
         if no_pyc:
             cmd += ["-X", f"pycache_prefix={cache}"]
         cmd += ["-c", f"import {module}"]
-        env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
+        env = lambda_like_env(module)
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"import {module} failed: {result.stderr.strip().splitlines()[-1:]}")

@@ -20,7 +20,9 @@ from hivemind.adapters.aws import is_throttling
 from hivemind.errors import HiveMindError, InvalidInput, TransientError
 
 logger = Logger(service=constants.SERVICE)
-tracer = Tracer(service=constants.SERVICE)
+# Only botocore is patched: AWS calls are what a trace should show, and patching everything would
+# import (at cold start) whichever HTTP libraries happen to be installed, just to instrument them.
+tracer = Tracer(service=constants.SERVICE, patch_modules=("botocore",))
 metrics = Metrics(namespace="HiveMind", service=constants.SERVICE)
 
 
