@@ -111,6 +111,9 @@ def test_redeploy_of_an_unchanged_repo_reuses_the_deployment_and_release(local_t
     assert again.ok, again.error
     assert again.id == first.id and again.release == first.release
     assert "go-hello" in _get(again.url)[1]
+    harden_logs = [e["message"] for e in commands.logs(local_target, first.id)["stage_logs"] if e["stage"] == "harden"]
+    assert sum("succeeded on 1 instance" in m for m in harden_logs) == 1  # the first deploy hardened it
+    assert any("already hardened" in m for m in harden_logs)  # the redeploy did not send it again
     assert commands.destroy(local_target, first.id, timeout_s=600).ok
     _assert_nothing_left(local_target, first.id)
 

@@ -76,6 +76,8 @@ def deploy(deployment_id: str, polls: int, ports: Ports) -> Poll:
 def check_command(
     deployment_id: str, command_id: str, instance_ids: list[str], polls: int, ports: Ports, *, phase: str = "deploy"
 ) -> Poll:
+    if not command_id:  # nothing was sent (harden found every instance already hardened)
+        return Poll(done=True, polls=polls, detail={"command_id": "", "instance_ids": instance_ids, "skipped": True})
     state = ports.store.get(deployment_id)
     bound = state.plan.timeouts.command_polls if state.plan else 90
     invocations = [ports.commands.invocation(command_id, i) for i in instance_ids]
@@ -85,6 +87,10 @@ def check_command(
     if all(inv.ok for inv in invocations):
         log(ports, deployment_id, phase, f"command {command_id} succeeded on {len(invocations)} instance(s)",
             output=_tail(invocations[0].stdout, 5))
+        if phase == "harden":
+            from hivemind.logic.harden import record_hardened
+
+            record_hardened(deployment_id, instance_ids, ports)
         return Poll(done=True, polls=polls, detail={"command_id": command_id, "instance_ids": instance_ids})
     if polls + 1 >= bound:
         last = invocations[0] if invocations else None

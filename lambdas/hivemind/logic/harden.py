@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from functools import lru_cache
+
 from hivemind import constants
 from hivemind.errors import HardeningFailed
 from hivemind.logic.common import enter_stage, log
@@ -42,6 +46,13 @@ def harden(deployment_id: str, ports: Ports) -> Poll:
             ports.fleet.revoke_ingress(sg, [clean])
             revoked.append(finding)
             log(ports, deployment_id, "harden", f"revoked ingress rule ({finding})", level="WARNING")
+    version = harden_version()
+    if all(state.hardened.get(i) == version for i in instance_ids):
+        # The OS hardening is a property of the instance: already done on each of these, with
+        # this very document. The network check above runs every time (the stack may change).
+        log(ports, deployment_id, "harden", f"{len(instance_ids)} instance(s) already hardened with "
+            f"document {version}; not sending it again", revoked=revoked)
+        return Poll(done=True, polls=0, detail={"command_id": "", "instance_ids": instance_ids, "revoked": revoked})
     timeout = state.plan.timeouts.command_timeout_s if state.plan else 300
     command_id = ports.commands.send(
         constants.HARDEN_DOCUMENT, instance_ids, {"DeploymentId": [deployment_id]}, timeout_s=min(timeout, 600),
@@ -50,3 +61,18 @@ def harden(deployment_id: str, ports: Ports) -> Poll:
     log(ports, deployment_id, "harden", f"hardening sent to {len(instance_ids)} instance(s)", revoked=revoked)
     return Poll(done=True, polls=0, detail={"command_id": command_id, "instance_ids": instance_ids,
                                             "revoked": revoked})
+
+
+@lru_cache(maxsize=1)
+def harden_version() -> str:
+    """A short hash of the harden document this code sends (changes whenever harden.sh changes)."""
+    from hivemind.scripts.documents import harden_document
+
+    return hashlib.sha256(json.dumps(harden_document(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def record_hardened(deployment_id: str, instance_ids: list[str], ports: Ports) -> None:
+    """After the harden command succeeded: remember which instances carry which document version."""
+    state = ports.store.get(deployment_id)
+    hardened = {**state.hardened, **dict.fromkeys(instance_ids, harden_version())}
+    ports.store.save(state.model_copy(update={"hardened": hardened}))

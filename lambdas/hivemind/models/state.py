@@ -145,6 +145,8 @@ class DeploymentState(BaseModel):
     release: Release | None = None
     previous_release: Release | None = None
     good_releases: list[GoodRelease] = Field(default_factory=list)  # newest last, at most KEEP_GOOD_RELEASES
+    # instance id -> version of the harden document that succeeded on it (a redeploy skips those)
+    hardened: dict[str, str] = Field(default_factory=dict)
     releases: int = 0
     resources: list[ResourceInfo] = Field(default_factory=list)
     cost: CostEstimate | None = None
