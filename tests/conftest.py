@@ -32,7 +32,7 @@ def module_local_cloud(tmp_path_factory: pytest.TempPathFactory):
         client.cache_clear()
         yield running
     finally:
-        local_cloud.down(state_dir)
+        local_cloud.down(state_dir, purge=True)
         os.environ.clear()
         os.environ.update(saved)
         client.cache_clear()

@@ -24,7 +24,7 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[target_mo
         target = target_mod.resolve(local=True)
         yield target
     finally:
-        local_cloud.down(state_dir)
+        local_cloud.down(state_dir, purge=True)
         os.environ.clear()
         os.environ.update(saved)
         client.cache_clear()

@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hivemind import constants
 from hivemind.local import procs
 from hivemind.local.context import DUMMY_CREDENTIALS, REGION, LocalContext, get_context
 
@@ -58,6 +60,8 @@ IP_FILE = "ips.json"
 MAX_FINISHED_RUNS = 500
 AGENT_VERSION = "3.3.0.0"
 INSTANCE_ID = re.compile(r"^(i|mi)-[0-9a-f]{8,17}$")
+# Which state directory holds which loopback address, machine-wide: <dir>/<ip> names its ips.json.
+RESERVATIONS_DIR = Path(tempfile.gettempdir()) / "hivemind-local-ips"
 
 # Variables passed from the server's environment to commands: locale and the package tools'
 # configuration (a pip index or wheelhouse, an npm registry, Go's module settings), so a build
@@ -108,25 +112,59 @@ class IpAllocator:
         tmp.replace(self.path)
 
     def allocate(self, instance_id: str) -> str:
-        """A fresh address, skipping any that something on this machine already listens on:
-        another local cloud (another state directory) numbers its instances the same way."""
+        """A fresh address, skipping any that something on this machine already listens on or
+        that another local cloud (another state directory, which numbers its instances the same
+        way) holds: its apps are down while it is down, but it gets the address back at `up`."""
         with self.lock:
             if instance_id not in self.ips:
                 busy = listening_ips()
-                while self.address(self.next) in busy:
+                while self.address(self.next) in busy or self._held_elsewhere(self.address(self.next)):
                     self.next += 1
                 self.ips[instance_id] = self.address(self.next)
                 self.next += 1
                 self._save()
+                self._reserve(self.ips[instance_id])
             return self.ips[instance_id]
+
+    def _reservation(self, ip: str) -> Path:
+        return RESERVATIONS_DIR / ip
+
+    def _held_elsewhere(self, ip: str) -> bool:
+        """True when another state directory's ips.json (still present) lists ``ip``."""
+        try:
+            owner = Path(self._reservation(ip).read_text().strip())
+        except OSError:
+            return False
+        if owner == self.path:
+            return False
+        try:
+            return ip in json.loads(owner.read_text()).get("ips", {}).values()
+        except (OSError, ValueError, AttributeError):
+            return False  # the owner is gone: the reservation is stale
+
+    def _reserve(self, ip: str) -> None:
+        with contextlib.suppress(OSError):
+            RESERVATIONS_DIR.mkdir(parents=True, exist_ok=True)
+            tmp = self._reservation(ip).with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(str(self.path))
+            tmp.replace(self._reservation(ip))
+
+    def _unreserve(self, ip: str) -> None:
+        with contextlib.suppress(OSError):
+            if Path(self._reservation(ip).read_text().strip()) == self.path:
+                self._reservation(ip).unlink()
 
     def release(self, instance_id: str) -> None:
         with self.lock:
-            if self.ips.pop(instance_id, None) is not None:
+            ip = self.ips.pop(instance_id, None)
+            if ip is not None:
                 self._save()
+                self._unreserve(ip)
 
     def release_all(self) -> None:
         with self.lock:
+            for ip in self.ips.values():
+                self._unreserve(ip)
             self.ips.clear()
             self._save()
 
@@ -666,21 +704,51 @@ def install() -> None:
     SimpleSystemManagerResponse.describe_instance_information = _describe_instance_information  # type: ignore[attr-defined]
 
 
+def _stop_sandbox_processes(sandbox: Path) -> list[int]:
+    """Stop every process of a sandbox: its apps (pid files) first, then anything else left in it.
+
+    After a crash of the server, app processes and half-run command scripts outlive it. A pid
+    file is checked against the sandbox marker before any signal; the sweep then stops what runs
+    with the sandbox as its cwd, in its command line or environment (HIVEMIND_ROOT).
+    """
+    marker = str(sandbox)
+    stopped = []
+    for pid_file in sorted((sandbox / "run" / "hivemind").glob("*.pid")):
+        pid = procs.stop_pid_file(pid_file, timeout=APP_STOP_GRACE_S, marker=marker)
+        if pid is not None:
+            stopped.append(pid)
+    own_group = os.getpgid(0)
+    for entry in procs.PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        pid = int(entry.name)
+        if not procs.pid_alive(pid) or not procs.belongs_to(pid, marker):
+            continue
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            pgid = os.getpgid(pid)
+            if pgid != own_group:
+                procs.stop_group(pgid, timeout=2.0)
+                stopped.append(pid)
+    return stopped
+
+
 def cleanup_stale(ctx: LocalContext) -> None:
-    """At server start: sandboxes of a previous run (whose emulator state is gone) are stopped and removed."""
+    """Sandboxes whose emulator state is gone (no snapshot, or ``local down --purge``): stop and remove."""
     if not ctx.instances_dir.is_dir():
         return
     for sandbox in ctx.instances_dir.iterdir():
         if sandbox.is_dir() and INSTANCE_ID.match(sandbox.name):
-            for pid_file in (sandbox / "run" / "hivemind").glob("*.pid"):
-                procs.stop_pid_file(pid_file, timeout=APP_STOP_GRACE_S, marker=str(sandbox))
+            _stop_sandbox_processes(sandbox)
             shutil.rmtree(sandbox, ignore_errors=True)
             log.info("removed stale sandbox %s", sandbox)
     allocator(ctx).release_all()
 
 
 def shutdown() -> None:
-    """At server stop: cancel running commands, stop every app, remove every sandbox."""
+    """At server stop: cancel running commands and stop every app; sandboxes stay (state is kept).
+
+    ``hivemind local down --purge`` removes them afterwards (``cleanup_stale``).
+    """
     ctx = get_context()
     with _state_lock:
         active = [r for r in _runs if r.invocation["Status"] in _ACTIVE]
@@ -690,5 +758,155 @@ def shutdown() -> None:
         for sandbox in ctx.instances_dir.iterdir():
             if sandbox.is_dir() and INSTANCE_ID.match(sandbox.name):
                 stop_apps(sandbox.name)
+
+
+# --- restore after a restart -------------------------------------------------------------------
+RESTART_TIMEOUT_S = 900
+_INSTALL_DOCUMENTS = (constants.INSTALL_DOCUMENT,)
+_STOP_DOCUMENTS = (constants.STOP_DOCUMENT,)
+
+
+def _ssm_backends() -> list[Any]:
+    from moto.ssm.models import ssm_backends
+
+    return [b for account in list(dict.values(ssm_backends)) for b in list(dict.values(account))]
+
+
+def _running_instances() -> dict[str, Any]:
+    from moto.ec2.models import ec2_backends
+
+    found = {}
+    for account in list(dict.values(ec2_backends)):
+        for backend in list(dict.values(account)):
+            for reservation in backend.all_reservations():
+                for instance in reservation.instances:
+                    if instance.state == "running":
+                        found[instance.id] = instance
+    return found
+
+
+def fail_interrupted_commands() -> list[str]:
+    """Invocations still Pending/InProgress in the restored state ran in a process that is gone:
+    they become Failed / Undeliverable, as SSM reports a command whose instance went away."""
+    failed = []
+    now = _now().isoformat()
+    with _state_lock:
+        for backend in _ssm_backends():
+            for command in list(backend._commands):
+                changed = False
+                for invocation in command.invocations:
+                    if invocation.get("Status") in _ACTIVE:
+                        invocation.update(Status="Failed", StatusDetails="Undeliverable", ResponseCode=-1,
+                                          ExecutionEndDateTime=now)
+                        failed.append(f"{command.command_id}/{invocation.get('InstanceId')}")
+                        changed = True
+                if changed:
+                    _refresh_command(command)
+    return failed
+
+
+def restore(ctx: LocalContext) -> list[str]:
+    """After the emulator state was loaded: re-attach sandboxes; return the instances to restart.
+
+    Every sandbox's left-over processes are stopped (after a crash they are orphans); sandboxes
+    the restored emulator does not know (launched after the last snapshot) are removed; the
+    running instances keep their address (``ips.json``, re-added from the instance if missing).
+    """
+    failed = fail_interrupted_commands()
+    if failed:
+        log.info("commands interrupted by the stop, now Failed/Undeliverable: %s", failed)
+    instances = _running_instances()
+    alloc = allocator(ctx)
+    keep = []
+    if ctx.instances_dir.is_dir():
+        for sandbox in sorted(ctx.instances_dir.iterdir()):
+            if not (sandbox.is_dir() and INSTANCE_ID.match(sandbox.name)):
+                continue
+            stopped = _stop_sandbox_processes(sandbox)
+            if stopped:
+                log.info("instance %s: stopped left-over processes %s", sandbox.name, stopped)
+            if sandbox.name in instances:
+                keep.append(sandbox.name)
+            else:
                 shutil.rmtree(sandbox, ignore_errors=True)
-    allocator(ctx).release_all()
+                alloc.release(sandbox.name)
+                log.info("removed sandbox %s: the restored emulator has no running instance %s", sandbox,
+                         sandbox.name)
+    with alloc.lock:
+        for instance_id in keep:
+            ip = instances[instance_id].private_ip
+            if alloc.ips.get(instance_id) != ip and ip:
+                alloc.ips[instance_id] = ip
+                alloc._save()
+            if alloc.ips.get(instance_id):
+                alloc._reserve(alloc.ips[instance_id])
+    return keep
+
+
+def last_install(instance_id: str) -> tuple[Any, dict[str, Any]] | None:
+    """The instance's last successful install command, unless a successful stop came after it."""
+    found: tuple[Any, dict[str, Any]] | None = None
+    for backend in _ssm_backends():
+        for command in list(backend._commands):
+            name = str(command.document_name or "")
+            if not name.endswith(_INSTALL_DOCUMENTS + _STOP_DOCUMENTS):
+                continue
+            for invocation in command.invocations:
+                if invocation.get("InstanceId") == instance_id and invocation.get("Status") == "Success":
+                    found = (command, invocation) if name.endswith(_INSTALL_DOCUMENTS) else None
+    return found
+
+
+def _restart_script(command: Any, instance_id: str, plugin: str) -> str:
+    """The script the install ran (saved in its orchestration directory), else rendered again."""
+    saved = (sandbox_path(instance_id) / "var" / "lib" / "amazon" / "ssm" / instance_id / "document"
+             / "orchestration" / command.command_id / plugin / "_script.sh")
+    with contextlib.suppress(OSError):
+        return saved.read_text()
+    backend = next(b for b in _ssm_backends() if command in b._commands)
+    document, _ = _document(backend, command.document_name, None)
+    parameters = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in command.parameters.items()}
+    return "#!/bin/bash\n" + "\n".join(_render(document, parameters)) + "\n"
+
+
+def restart_app(instance_id: str) -> bool | None:
+    """Re-run the instance's last successful install (same parameters): the script finds the
+    release "already unpacked and built", starts the app and checks it. None: nothing to restart."""
+    ctx = get_context()
+    found = last_install(instance_id)
+    if found is None:
+        return None
+    command, invocation = found
+    script = _restart_script(command, instance_id, invocation.get("PluginName") or "installRelease")
+    workdir = sandbox_path(instance_id, ctx) / "var" / "lib" / "hivemind-restart"
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "_script.sh").write_text(script)
+    with open(workdir / "stdout", "wb") as out, open(workdir / "stderr", "wb") as err:
+        process = subprocess.Popen(  # noqa: S603 - the validated script the install already ran
+            ["/bin/bash", str(workdir / "_script.sh")], cwd=str(sandbox_path(instance_id, ctx)),
+            env=_command_env(instance_id, ctx), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            start_new_session=True,
+        )
+    try:
+        code = process.wait(timeout=RESTART_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        procs.stop_group(process.pid, timeout=2.0)
+        code = process.wait()
+    if code == 0:
+        log.info("instance %s: app restarted (install %s re-run)", instance_id, command.command_id)
+        return True
+    log.error("instance %s: restarting the app failed (exit %s); output in %s:\n%s", instance_id, code, workdir,
+              _tail(workdir / "stdout", 2000) + _tail(workdir / "stderr", 2000))
+    return False
+
+
+def restart_apps(instance_ids: list[str]) -> list[threading.Thread]:
+    """Restart every instance's app in its own thread (the emulator must be serving: the script
+    reads the release from S3 and the database secret)."""
+    threads = []
+    for instance_id in instance_ids:
+        thread = threading.Thread(target=restart_app, args=(instance_id,), name=f"restart-{instance_id}",
+                                  daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads

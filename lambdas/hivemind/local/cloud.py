@@ -6,7 +6,11 @@ outlives the CLI command that started it. Its state directory holds:
 - ``cloud.json``   written by the server once it serves and the control plane exists (readiness);
 - ``server.pid``   written here at spawn, so even a server that never became ready can be stopped;
 - ``logs/``        ``server.log`` (the server's output), ``requests.log`` (emulator requests);
+- ``emulator/state.pickle``  the emulator's state (``persistence``), restored by the next ``up``;
 - ``instances/``, ``rds/``, ``rds-snapshots/``, ``work/`` (see the adapters).
+
+``down`` keeps all of it (apps, proxies and databases stop, their files stay); ``down(purge=True)``
+(``hivemind local down --purge``) removes it.
 """
 
 from __future__ import annotations
@@ -199,8 +203,13 @@ def _stop_server(pid: int, timeout: float) -> None:
     procs.stop_group(pgid, timeout=timeout)
 
 
-def down(state_dir: Path | None = None, *, timeout: float = DOWN_TIMEOUT_S) -> bool:
-    """Stop the local cloud of ``state_dir``; True if a server was running."""
+def down(state_dir: Path | None = None, *, timeout: float = DOWN_TIMEOUT_S, purge: bool = False) -> bool:
+    """Stop the local cloud of ``state_dir``; True if a server was running.
+
+    The emulator state, sandboxes and database data stay for the next ``up``. With ``purge``
+    they are removed too (and any process a crashed server left in a sandbox or database is
+    stopped): the next ``up`` starts empty.
+    """
     root = _state_dir(state_dir)
     with _locked(root):
         cloud = _read_ready(root)
@@ -210,7 +219,23 @@ def down(state_dir: Path | None = None, *, timeout: float = DOWN_TIMEOUT_S) -> b
             _stop_server(pid, timeout)  # type: ignore[arg-type]
             stopped = True
         _forget(root)
+        if purge:
+            _purge(root)
         return stopped
+
+
+def _purge(root: Path) -> None:
+    """Forget everything: the emulator snapshot, sandboxes (and their processes), DB data, DB snapshots."""
+    import shutil
+
+    from hivemind.local import agent, persistence, rds
+    from hivemind.local.context import LocalContext
+
+    ctx = LocalContext(state_dir=root, port=0)
+    agent.cleanup_stale(ctx)
+    rds.cleanup_stale(ctx)
+    persistence.remove(root)
+    shutil.rmtree(ctx.snapshots_dir, ignore_errors=True)
 
 
 def ensure_running(state_dir: Path | None = None) -> LocalCloud:

@@ -427,9 +427,10 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _forward
 
 
-def start_proxy(lb_arn: str, name: str) -> Proxy:
+def start_proxy(lb_arn: str, name: str, port: int = 0) -> Proxy:
+    """Serve the load balancer on ``port`` (0: a free one). OSError when the port is taken."""
     handler = type("LbHandler", (_Handler,), {})
-    server = ThreadingHTTPServer((HOST, 0), handler)
+    server = ThreadingHTTPServer((HOST, port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name=f"alb-{name}", daemon=True)
     proxy = Proxy(lb_arn=lb_arn, name=name, server=server, thread=thread)
@@ -498,6 +499,35 @@ def install() -> None:
 
 def cleanup_stale(_ctx: Any) -> None:
     """Proxies live in this process only: nothing survives a previous run."""
+
+
+def saved_port(dns_name: str | None) -> int | None:
+    """The proxy port in a load balancer's DNS name ``127.0.0.1:<port>`` (None if it is not one)."""
+    match = re.fullmatch(re.escape(HOST) + r":(\d{1,5})", dns_name or "")
+    return int(match.group(1)) if match and 0 < int(match.group(1)) < 65536 else None
+
+
+def restore(_ctx: Any) -> dict[str, int]:
+    """After the emulator state was loaded: a proxy per load balancer, on the port in its DNS name.
+
+    The port is part of the deployment's URL (the stack's ``Url`` output, the deployment item),
+    so the same port is what keeps the URL working. If something else took it meanwhile, the
+    error names it and the proxy gets a new port (the load balancer's DNSName follows; the URL
+    recorded earlier does not).
+    """
+    ports: dict[str, int] = {}
+    for backend in _all_backends():
+        for lb in list(backend.load_balancers.values()):
+            port = saved_port(lb.dns_name)
+            try:
+                proxy = start_proxy(lb.arn, lb.name, port or 0)
+            except OSError as exc:
+                proxy = start_proxy(lb.arn, lb.name, 0)
+                log.error("load balancer %s: its port %s:%s is taken (%s); it now listens on %s:%d and its URL "
+                          "changed", lb.name, HOST, port, exc, HOST, proxy.port)
+            lb.dns_name = f"{HOST}:{proxy.port}"
+            ports[lb.arn] = proxy.port
+    return ports
 
 
 def shutdown() -> None:

@@ -431,7 +431,7 @@ def install() -> None:
 
 
 def cleanup_stale(ctx: LocalContext) -> None:
-    """At server start: servers of a previous run (the emulator forgot them) are stopped and removed."""
+    """Servers whose emulator state is gone (no snapshot, or ``local down --purge``): stop and remove."""
     if not ctx.rds_dir.is_dir():
         return
     for home in ctx.rds_dir.iterdir():
@@ -445,9 +445,76 @@ def cleanup_stale(ctx: LocalContext) -> None:
         log.info("removed stale PostgreSQL data %s", home)
 
 
+def _adopt_or_start(server: PgServer) -> None:
+    """Keep a postmaster that still runs on this data dir (a crash left it), else start it again.
+
+    A port another program took meanwhile is replaced by a free one (appended to
+    postgresql.conf: the last setting wins); the caller updates the DB instance's endpoint.
+    """
+    pid = server.postmaster_pid()
+    if pid is not None and procs.pid_alive(pid) and procs.belongs_to(pid, str(server.data)):
+        log.info("PostgreSQL %s: still running (pid %d) on %s:%d, kept", server.identifier, pid, HOST, server.port)
+        return
+    (server.data / "postmaster.pid").unlink(missing_ok=True)  # stale: its process is gone
+    if procs.port_open(HOST, server.port):
+        old, server.port = server.port, procs.free_port(HOST)
+        with open(server.data / "postgresql.conf", "a") as conf:
+            conf.write(f"port = {server.port}  # {HOST}:{old} was taken at restart\n")
+        log.error("PostgreSQL %s: port %s:%d is taken by another program; it now listens on %s:%d",
+                  server.identifier, HOST, old, HOST, server.port)
+    result = _run([str(pg_bin_dir() / "pg_ctl"), "start", "-D", str(server.data), "-l",
+                   str(server.data / "server.log"), "-w", "-t", str(START_TIMEOUT_S)], timeout=START_TIMEOUT_S + 10)
+    if result.returncode != 0:
+        raise LocalDbError(f"PostgreSQL {server.identifier} did not start again: {result.stderr.strip()}")
+    log.info("PostgreSQL %s: started again on %s:%d (data %s)", server.identifier, HOST, server.port, server.data)
+
+
+def restore(ctx: LocalContext) -> list[str]:
+    """After the emulator state was loaded: every postgres DB instance's server runs again on its
+    data dir and port; data dirs the restored emulator does not know are removed."""
+    from moto.rds.models import rds_backends
+
+    known: dict[str, Any] = {}
+    for account in list(dict.values(rds_backends)):
+        for backend in list(dict.values(account)):
+            for database in list(backend.databases.values()):
+                if str(database.engine or "").lower() in SUPPORTED_ENGINES:
+                    known[database.db_instance_identifier] = database
+    started = []
+    for home in sorted(ctx.rds_dir.iterdir()) if ctx.rds_dir.is_dir() else []:
+        database = known.get(home.name)
+        try:
+            meta = json.loads((home / "server.json").read_text())
+        except (OSError, ValueError):
+            meta = None
+        if database is None or meta is None:
+            data = (home / "data").resolve()
+            _stop_data_dir(data)
+            shutil.rmtree(data, ignore_errors=True)
+            shutil.rmtree(home, ignore_errors=True)
+            _remove_empty_fallback(data)
+            log.info("removed PostgreSQL data %s: the restored emulator has no such DB instance", home)
+            continue
+        server = PgServer(home.name, home, Path(meta["data"]), int(meta["port"]), meta["username"],
+                          str(getattr(database, "_master_user_password", None) or ""), meta.get("db_name") or "")
+        try:
+            _adopt_or_start(server)
+        except (LocalDbError, subprocess.SubprocessError) as exc:
+            log.error("PostgreSQL %s could not be restored: %s", home.name, exc)
+            continue
+        if server.port != int(meta["port"]):
+            meta["port"] = server.port
+            server.meta.write_text(json.dumps(meta))
+        database.port = server.port
+        with _servers_lock:
+            _servers[server.identifier] = server
+        started.append(server.identifier)
+    return started
+
+
 def shutdown() -> None:
-    """At server stop: stop every PostgreSQL server and remove its data (the emulator's state goes too)."""
+    """At server stop: stop every PostgreSQL server; its data stays (``local down --purge`` removes it)."""
     with _servers_lock:
         servers = list(_servers.values())
     for server in servers:
-        stop_server(server, remove=True)
+        stop_server(server, remove=False)

@@ -3,7 +3,10 @@
 Sets the environment (the emulator's port, dummy credentials, the control plane's settings),
 installs the emulator adaptations, serves moto on 127.0.0.1, bootstraps the control plane,
 writes ``cloud.json`` (readiness) and serves until SIGTERM/SIGINT; then it stops every app
-process, load balancer proxy and PostgreSQL server it started, and removes their files.
+process, load balancer proxy and PostgreSQL server it started. Their files stay, and so does
+the emulator's state (``persistence``: ``<state>/emulator/state.pickle``, written in the
+background while it serves): the next start restores it, restarts proxies, databases and apps,
+and marks deployments whose execution died as interrupted (``logic.recovery``).
 
 Started by ``hivemind.local.cloud.up`` (detached); can also be run in a terminal.
 """
@@ -127,11 +130,15 @@ def serve(ctx: LocalContext, stop: threading.Event) -> None:
     started = time.monotonic()
     owners = _install_adapters()
     adapters_s = time.monotonic() - started
-    for owner in owners:
-        owner.cleanup_stale(ctx)  # type: ignore[attr-defined]
-    from hivemind.local import faults, timers
+    from hivemind.local import faults, persistence, timers
 
-    app = faults.wrap(DomainDispatcherApplication(create_backend_app))
+    restarts = _restore(ctx) if persistence.has_snapshot(ctx.state_dir) else None
+    if restarts is None:
+        for owner in owners:
+            owner.cleanup_stale(ctx)  # type: ignore[attr-defined]
+    counter = persistence.RequestCounter(faults.wrap(DomainDispatcherApplication(create_backend_app)))
+    snapshots = persistence.Snapshotter(ctx.state_dir, counter)
+    app = counter
     httpd = make_server(HOST, ctx.port, app, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=httpd.serve_forever, name="moto-server", daemon=True)
     thread.start()
@@ -147,24 +154,78 @@ def serve(ctx: LocalContext, stop: threading.Event) -> None:
                  report.skipped or "nothing")
         log.info("timing: adapters %.2f s, emulator start %.2f s, bootstrap %.2f s", adapters_s,
                  before_bootstrap - started - adapters_s, time.monotonic() - before_bootstrap)
+        if restarts is not None:
+            _after_restore(restarts)
+        snapshots.save()  # the state as bootstrapped (and reconciled) is on disk before "ready"
+        snapshots.start()
         timers.start(ctx)
         _write_ready(ctx, report.to_dict())
         log.info("local cloud ready at %s (state %s)", ctx.endpoint_url, ctx.state_dir)
         while not stop.wait(0.5):
             pass
     finally:
-        log.info("stopping: app processes, proxies and databases")
+        log.info("stopping: app processes, proxies and databases (their files and the emulator state stay)")
         timers.stop()
+        httpd.shutdown()  # no request changes the state any more
+        from hivemind.local import agent
+
+        with contextlib.suppress(Exception):
+            agent.shutdown()  # in-flight commands become Failed/Undeliverable before the last snapshot
+        snapshots.stop(final=True)
         for owner in owners:
             try:
                 owner.shutdown()  # type: ignore[attr-defined]
             except Exception:  # noqa: BLE001 - keep stopping the others
                 log.exception("shutdown of %s failed", getattr(owner, "__name__", owner))
-        httpd.shutdown()
         thread.join(timeout=10)
         with contextlib.suppress(FileNotFoundError):
             (ctx.state_dir / "cloud.json").unlink()
         log.info("stopped")
+
+
+def _restore(ctx: LocalContext) -> list[str]:
+    """Load the saved emulator state, then bring back what ran in the stopped process.
+
+    Before the emulator serves: executions that were RUNNING are ABORTED, in-flight commands
+    fail, sandboxes are re-attached (left-over processes of a crash stopped), proxies listen on
+    their saved ports, PostgreSQL runs on its data again. Returns the instances whose app is
+    restarted once the emulator serves. A snapshot that cannot be loaded stops the start: the
+    error names it (``hivemind local down --purge`` forgets it).
+    """
+    from hivemind.local import agent, persistence, proxy, rds, sfn_extensions
+
+    started = time.monotonic()
+    try:
+        names = persistence.restore(ctx.state_dir)
+    except Exception as exc:
+        raise RuntimeError(f"cannot load the saved local cloud state {persistence.snapshot_path(ctx.state_dir)}: "
+                           f"{exc}; `hivemind local down --purge` forgets it (and every deployment)") from exc
+    loaded_s = time.monotonic() - started
+    aborted = sfn_extensions.abort_interrupted(
+        "The HiveMind local cloud stopped while this execution ran; its work was interrupted.")
+    instances = agent.restore(ctx)
+    ports = proxy.restore(ctx)
+    databases = rds.restore(ctx)
+    log.info("restored %d emulator services in %.2f s (%.2f s with proxies, databases and sandboxes): "
+             "%d instance(s), %d load balancer(s) on ports %s, %d database(s); executions aborted: %s",
+             len(names), loaded_s, time.monotonic() - started, len(instances), len(ports),
+             sorted(ports.values()), len(databases), aborted or "none")
+    return instances
+
+
+def _after_restore(instances: list[str]) -> None:
+    """Once the emulator serves: restart the apps (background) and mark interrupted deployments."""
+    from hivemind.local import agent
+    from hivemind.logic.ports import default_ports
+    from hivemind.logic.recovery import reconcile_interrupted
+
+    agent.restart_apps(instances)
+    try:
+        marked = reconcile_interrupted(default_ports())
+    except Exception:  # noqa: BLE001 - the cloud still serves; the log names the failure
+        log.exception("marking interrupted deployments failed")
+        return
+    log.info("deployments interrupted by the stop, now failed: %s", marked or "none")
 
 
 def _port_free(port: int) -> bool:

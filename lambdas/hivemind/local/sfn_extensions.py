@@ -82,3 +82,39 @@ def install() -> None:
     StateTaskServiceSfn._normalise_parameters = normalise_parameters
     StateTaskServiceSfn._normalise_response = normalise_response
     StateTaskServiceSfn._hivemind_patched = True
+
+
+LOCAL_CLOUD_STOPPED = "LocalCloudStopped"
+
+
+def abort_interrupted(cause: str) -> list[str]:
+    """After a restore: executions that were RUNNING when the local cloud stopped are ABORTED.
+
+    Their worker threads died with the process that ran them; nothing will ever advance them.
+    Step Functions reports an execution stopped from outside as ABORTED with the error and
+    cause given to StopExecution: here ``LocalCloudStopped`` and ``cause``.
+    """
+    from datetime import UTC
+
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    aborted = []
+    now = datetime.now(UTC)
+    accounts = list(dict.values(stepfunctions_backends)) + list(dict.values(stepfunctions_parser_backends))
+    for account in accounts:
+        for backend in list(dict.values(account)):
+            for machine in list(backend.state_machines):
+                for execution in list(machine.executions):
+                    status = getattr(execution, "exec_status", None)
+                    if status == ExecutionStatus.RUNNING or getattr(execution, "status", None) == "RUNNING":
+                        if hasattr(execution, "exec_status"):
+                            execution.exec_status = ExecutionStatus.ABORTED
+                        else:
+                            execution.status = "ABORTED"
+                        execution.stop_date = now
+                        execution.error = LOCAL_CLOUD_STOPPED
+                        execution.cause = cause
+                        aborted.append(execution.execution_arn)
+    return aborted

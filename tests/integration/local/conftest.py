@@ -39,7 +39,7 @@ def cloud(state_dir: Path) -> Iterator[local_cloud.LocalCloud]:
     try:
         yield running
     finally:
-        local_cloud.down(state_dir)
+        local_cloud.down(state_dir, purge=True)
     leftovers = processes_mentioning(str(state_dir))
     assert not leftovers, f"processes left running after local cloud down: {leftovers}"
     sandboxes = [p.name for p in (state_dir / "instances").glob("*") if p.is_dir()]
