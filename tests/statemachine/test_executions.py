@@ -255,7 +255,7 @@ def _assert_resumed_at_verify(child: Execution, dep_id: str, store: DynamoStateS
 def _resume_input(dep_id: str, started_by: str) -> dict[str, Any]:
     """The input retry.asl.json's ResumeDeploy state gives the deploy machine, read from the ASL itself."""
     template = json.loads(asl.asl_path("retry").read_text())["States"]["ResumeDeploy"]["Parameters"]["Input"]
-    paths = {"$.deployment_id": dep_id, "$$.Execution.Id": started_by}
+    paths = {"$.deployment_id": dep_id, "$$.Execution.Id": started_by, "$.fix": False}
     return {key.removesuffix(".$"): paths[value] if key.endswith(".$") else value for key, value in template.items()}
 
 
@@ -279,7 +279,7 @@ def test_retry_machine_starts_a_deploy_that_resumes_at_verify(
     assert failed.execution.status == "FAILED" and failed.state.stage == "verify"
     retry = run("retry", {"deployment_id": dep_id}, f"{dep_id}-retry-{uuid.uuid4().hex[:6]}")
     assert retry.status == "SUCCEEDED", [e for e in retry.history if "Failed" in e["type"]]
-    assert retry.entered == ["ResumeDeploy", "Started"]
+    assert retry.entered == ["Defaults", "ResumeDeploy", "Started"]
     child = wait_execution(retry.output["execution"]["ExecutionArn"])
     _assert_resumed_at_verify(child, dep_id, store)
 

@@ -16,7 +16,7 @@ concurrent invocations in separate environments; handler modules must not keep p
 global state.
 
 Fault injection (tests only): ``faults.json`` in the state directory makes chosen invocations
-fail without calling the handler (see ``take_fault``).
+fail without calling the handler (see ``take_fault`` and ``hivemind.local.faults``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import threading
 import time
 import traceback
@@ -33,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from hivemind.local import faults
 
 log = logging.getLogger("hivemind.local.lambda")
 
@@ -91,66 +92,25 @@ def _error_payload(error_type: str, message: str, stack: list[str] | None = None
 
 
 # --- fault injection ------------------------------------------------------------------------------
-FAULTS_FILE = "faults.json"
-_faults_lock = threading.Lock()
-
-
-def faults_path(state_dir: Path | None = None) -> Path | None:
-    """``<state_dir>/faults.json`` (default: the server's state directory; None outside the server)."""
-    if state_dir is None:
-        from hivemind.local.context import get_context
-
-        try:
-            state_dir = get_context().state_dir
-        except RuntimeError:  # not inside the server (e.g. a unit test calling run_handler)
-            return None
-    return Path(state_dir) / FAULTS_FILE
-
-
-def write_faults(state_dir: Path, faults: list[dict[str, Any]]) -> None:
-    """Replace the fault list atomically (an empty list clears it). For tests and the harness only."""
-    path = Path(state_dir) / FAULTS_FILE
-    tmp = path.with_name(f".{FAULTS_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(faults, indent=1))
-    tmp.replace(path)
+# The fault file is shared with the API faults of the emulator's HTTP layer: reading and
+# consuming it lives in ``hivemind.local.faults``; these names stay for existing callers.
+FAULTS_FILE = faults.FAULTS_FILE
+faults_path = faults.faults_path
+write_faults = faults.write_faults
 
 
 def take_fault(function_name: str, state_dir: Path | None = None) -> dict[str, Any] | None:
-    """The fault-injection harness for tests (issue 5 extends it): consume a fault for this invoke.
+    """Consume the Lambda fault armed for this invocation of ``function_name``, if any.
 
-    ``<state_dir>/faults.json`` holds a list of entries such as
+    ``<state_dir>/faults.json`` holds entries such as
     ``{"function": "hivemind-verify", "error": "TransientError", "message": "...", "times": 1}``
-    (``times`` defaults to 1; an optional ``"stage"`` overrides the error class's stage). It is
-    read at every invocation; the first entry naming ``function_name`` with ``times`` > 0 is
-    consumed: ``times`` is decremented and written back, and the invocation answers with that
-    error instead of calling the handler. No file, an empty list or an unreadable file means no
-    faults. A lock serializes the read-modify-write (invocations run in threads); the file is
-    replaced atomically.
+    (``times`` defaults to 1, -1 = always; an optional ``"stage"`` overrides the error class's
+    stage). The invocation then answers with that error instead of calling the handler, or with
+    ``"when": "after"`` once the handler has run (its side effects happened: a late crash or
+    timeout, as when a real task fails at its end). See
+    ``hivemind.local.faults`` for the file's format and the API faults.
     """
-    path = faults_path(state_dir)
-    if path is None:
-        return None
-    with _faults_lock:
-        try:
-            faults = json.loads(path.read_text())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable fault file %s: %s", path, exc)
-            return None
-        if not isinstance(faults, list):
-            log.warning("ignoring fault file %s: expected a JSON list of entries", path)
-            return None
-        for entry in faults:
-            if not isinstance(entry, dict) or entry.get("function") != function_name:
-                continue
-            times = entry.get("times", 1)
-            if not isinstance(times, int) or times <= 0:
-                continue
-            entry["times"] = times - 1
-            write_faults(path.parent, faults)
-            return dict(entry)
-    return None
+    return faults.take_lambda_fault(function_name, state_dir)
 
 
 def fault_payload(fault: dict[str, Any]) -> bytes:
@@ -179,9 +139,18 @@ def run_handler(fn: Any, body: Any) -> tuple[bytes, str | None]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _error_payload("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}"), "Unhandled"
     fault = take_fault(fn.function_name)
-    if fault is not None:
+    if fault is not None and fault.get("when", "before") != "after":
         log.info("%s: injected fault %s", fn.function_name, fault.get("error"))
         return fault_payload(fault), "Unhandled"
+    payload, error = _run(fn, event)
+    if fault is not None:  # "when": "after": the task did its work, then failed (a late crash or timeout)
+        log.info("%s: injected fault %s after the handler ran", fn.function_name, fault.get("error"))
+        return fault_payload(fault), "Unhandled"
+    return payload, error
+
+
+def _run(fn: Any, event: Any) -> tuple[bytes, str | None]:
+    """Call the function's handler as Lambda does: its Timeout, its error answer."""
     try:
         handler = load_handler(fn.handler)
     except HandlerImportError as exc:

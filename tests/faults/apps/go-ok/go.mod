@@ -1,0 +1,3 @@
+module example.com/go-ok
+
+go 1.19
