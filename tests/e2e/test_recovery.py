@@ -168,9 +168,9 @@ def test_destroy_recovers_a_stack_stuck_in_delete_failed(local_target, tmp_path:
     outcome = commands.deploy(local_target, str(repo), options=FAST, timeout_s=600)
     assert outcome.ok, outcome.error
     # Every CloudFormation delete of a security group fails (as if something outside the stack used it).
-    faults.write_faults(local_target.state_dir, [{"resource_type": "AWS::EC2::SecurityGroup", "operation": "delete",
-                                                  "error": "DependencyViolation", "times": -1, "hits": 0,
-                                                  "message": "resource sg has a dependent object"}])
+    faults.inject(local_target.state_dir, {"resource_type": "AWS::EC2::SecurityGroup", "operation": "delete",
+                                           "error": "DependencyViolation", "times": -1,
+                                           "message": "resource sg has a dependent object"})
     try:
         gone = commands.destroy(local_target, outcome.id, timeout_s=600)
         hits = faults.read_faults(local_target.state_dir)[0]["hits"]
@@ -188,10 +188,9 @@ def test_retry_recreates_a_stack_whose_first_create_failed(local_target, tmp_pat
     from hivemind.local import faults
 
     repo = _go_app(tmp_path, "second try")
-    faults.write_faults(local_target.state_dir, [{"resource_type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-                                                  "operation": "create", "error": "TooManyLoadBalancers",
-                                                  "message": "You have reached the limit on load balancers",
-                                                  "times": 1, "hits": 0}])
+    faults.inject(local_target.state_dir, {"resource_type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                                           "operation": "create", "error": "TooManyLoadBalancers",
+                                           "message": "You have reached the limit on load balancers"})
     try:
         failed = commands.deploy(local_target, str(repo), options=FAST, timeout_s=600)
     finally:

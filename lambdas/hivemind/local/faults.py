@@ -5,6 +5,9 @@ One list of entries in ``<state_dir>/faults.json`` drives both kinds:
 - a Lambda fault ``{"function": "hivemind-verify", "error": "TransientError", "times": 1}`` makes the
   in-process Lambda runtime answer with that error instead of calling the handler
   (``lambda_runtime.run_handler`` calls ``take_lambda_fault``);
+- a resource fault ``{"resource_type": "AWS::EC2::SecurityGroup", "operation": "delete", "error":
+  "DependencyViolation"}`` makes CloudFormation's create or delete of that type fail inside the
+  emulator (``cfn_extensions``), so a stack ends ROLLBACK_COMPLETE or DELETE_FAILED as on AWS;
 - an API fault ``{"service": "cloudformation", "action": "CreateChangeSet", "error": "AccessDenied",
   "status": 403, "message": "...", "times": 1, "delay_s": 0}`` makes the emulator's HTTP layer
   answer that request with the error in the protocol's own format (so botocore raises a
@@ -114,10 +117,15 @@ def check_entry(entry: dict[str, Any]) -> dict[str, Any]:
                                        '"error": "AccessDenied"}.')
     out = dict(entry)
     has_function, has_service = bool(out.get("function")), bool(out.get("service"))
-    if has_function == has_service:
-        raise InvalidInput(f"fault entry {entry} must name exactly one of 'function' (a Lambda task) or "
-                           "'service' (an AWS API)", stage="faults",
+    has_resource = bool(out.get("resource_type"))
+    if has_function + has_service + has_resource != 1:
+        raise InvalidInput(f"fault entry {entry} must name exactly one of 'function' (a Lambda task), "
+                           "'service' (an AWS API) or 'resource_type' (a CloudFormation resource operation)",
+                           stage="faults",
                            remediation="Add \"function\": \"hivemind-<task>\" or \"service\": \"<signing name>\".")
+    if has_resource and out.setdefault("operation", "delete") not in ("create", "delete"):
+        raise InvalidInput(f"fault entry {entry}: 'operation' is 'create' or 'delete'", stage="faults",
+                           remediation='Use "operation": "delete" (the stack ends DELETE_FAILED) or "create".')
     times = out.setdefault("times", 1)
     if not isinstance(times, int) or isinstance(times, bool) or times < -1:
         raise InvalidInput(f"fault entry {entry}: 'times' must be an integer >= -1 (-1 = always), got {times!r}",
