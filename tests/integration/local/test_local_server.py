@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import boto3
 import pytest
 from hivemind import asl, constants
 from hivemind.local import cloud as local_cloud
-from hivemind.local import control_plane, procs
+from hivemind.local import control_plane, persistence, procs
 from hivemind.local.context import ACCOUNT_ID, REGION
 from hm_local_testkit import processes_mentioning, wait_for
 
@@ -52,7 +53,8 @@ def test_up_is_idempotent_and_down_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_a_crashed_servers_apps_are_stopped_by_the_next_up(tmp_path: Path) -> None:
-    """SIGKILL leaves app processes running; the next `up` stops them and removes their sandboxes."""
+    """SIGKILL leaves app processes running; the next `up` stops them. The instance itself survives
+    (the emulator's state is on disk), so its sandbox stays until the instance is terminated."""
     state = tmp_path / "crash"
     first = local_cloud.up(state)
     env = local_cloud.client_env(first)
@@ -72,13 +74,21 @@ def test_a_crashed_servers_apps_are_stopped_by_the_next_up(tmp_path: Path) -> No
         command_id = ssm.send_command(DocumentName="start-app", InstanceIds=[instance_id])["Command"]["CommandId"]
         wait_for(lambda: ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)["Status"]
                  == "Success", 30, "the app to start")
+        started_at = time.time()
+        snapshot = persistence.snapshot_path(state)
+        wait_for(lambda: snapshot.exists() and snapshot.stat().st_mtime > started_at, 30, "an emulator snapshot")
         os.kill(first.pid, signal.SIGKILL)
         wait_for(lambda: not procs.pid_alive(first.pid), 10, "the server to die")
         assert processes_mentioning(marker), "the app outlives a crashed server"
         second = local_cloud.up(state)
         assert second.pid != first.pid
         assert processes_mentioning(marker) == []
-        assert not (state / "instances" / instance_id).exists()
+        ec2 = session.client("ec2", endpoint_url=second.endpoint_url)
+        (reservation,) = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        assert reservation["Instances"][0]["State"]["Name"] == "running"
+        assert (state / "instances" / instance_id).is_dir()
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        wait_for(lambda: not (state / "instances" / instance_id).exists(), 30, "the sandbox to go with its instance")
     finally:
         local_cloud.down(state)
         for pid, _ in processes_mentioning(marker):
