@@ -36,3 +36,26 @@ def module_local_cloud(tmp_path_factory: pytest.TempPathFactory):
         os.environ.clear()
         os.environ.update(saved)
         client.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def local_target(tmp_path_factory: pytest.TempPathFactory):
+    """The CLI's own path to a fresh local cloud for one test module (HIVEMIND_LOCAL_DIR), purged at the end.
+
+    Module scope for the same reason as ``module_local_cloud``: the environment is put back before
+    other test directories run.
+    """
+    from hivemind.adapters.aws import client
+    from hivemind.cli import target as target_mod
+    from hivemind.local import cloud as local_cloud
+
+    state_dir = tmp_path_factory.mktemp("hm-target")
+    saved = dict(os.environ)
+    os.environ["HIVEMIND_LOCAL_DIR"] = str(state_dir)
+    try:
+        yield target_mod.resolve(local=True)
+    finally:
+        local_cloud.down(state_dir, purge=True)
+        os.environ.clear()
+        os.environ.update(saved)
+        client.cache_clear()
