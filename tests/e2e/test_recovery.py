@@ -148,17 +148,23 @@ def test_deploy_auto_fix_applies_the_safe_fix_by_itself(local_target, tmp_path: 
     repo = tmp_path / "wrong-port"
     shutil.copytree(BROKEN / "wrong-port", repo)  # another repository: a deployment of its own
     options = DeployOptions(poll_interval_s=1, auto_fix=True)
-    failed = commands.deploy(local_target, str(repo), options=options, timeout_s=600)
-    assert not failed.ok and failed.stage == "deploy"
-    state = _wait_status(local_target, failed.id, lambda s: s.status is DeploymentStatus.SUCCEEDED)
+    shown: list[str] = []
+    # The CLI follows the fixing retry that Diagnose starts: the user waits for one end, the fixed one.
+    fixed = commands.deploy(local_target, str(repo), options=options, timeout_s=600,
+                            on_log=lambda e: shown.append(e.message))
+    assert fixed.ok, fixed.error
+    assert fixed.auto_fixed_from is not None and fixed.auto_fixed_from != fixed.execution_arn
+    assert client("stepfunctions").describe_execution(executionArn=fixed.auto_fixed_from)["status"] == "FAILED"
+    state = commands.status(local_target, fixed.id)
     assert state.plan is not None and state.plan.port == 5999 and state.retries == 1
-    assert _get(state.url)[1] == "wrong-port"
-    messages = [e["message"] for e in commands.logs(local_target, failed.id)["stage_logs"]]
-    assert any(m.startswith("auto-fix: retrying with") for m in messages)
+    assert _get(fixed.url)[1] == "wrong-port"
+    assert any(m.startswith("auto-fix: retrying with") for m in shown), shown
+    # Progress showed every line of both executions once, in order: none lost between them, none twice.
+    assert shown == [e["message"] for e in commands.logs(local_target, fixed.id)["stage_logs"]]
 
-    gone = commands.destroy(local_target, failed.id, timeout_s=600)
+    gone = commands.destroy(local_target, fixed.id, timeout_s=600)
     assert gone.ok, gone.error
-    _assert_nothing_left(local_target, failed.id)
+    _assert_nothing_left(local_target, fixed.id)
 
 
 def test_destroy_recovers_a_stack_stuck_in_delete_failed(local_target, tmp_path: Path) -> None:

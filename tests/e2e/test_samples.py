@@ -45,24 +45,26 @@ def _processes_under(path: str) -> list[str]:
 
 
 def _assert_nothing_left(target, deployment_id: str) -> None:
+    """Nothing of this deployment remains (other tests' deployments in the module's cloud are theirs)."""
     assert TaggedResources().arns(deployment_id) == []
     ec2 = client("ec2")
-    live = [i["InstanceId"] for r in ec2.describe_instances(Filters=[
-        {"Name": "tag:hivemind:deployment-id", "Values": [deployment_id]}])["Reservations"]
-        for i in r["Instances"] if i["State"]["Name"] != "terminated"]
-    assert live == []
+    instances = [i for r in ec2.describe_instances(Filters=[
+        {"Name": "tag:hivemind:deployment-id", "Values": [deployment_id]}])["Reservations"] for i in r["Instances"]]
+    assert [i["InstanceId"] for i in instances if i["State"]["Name"] != "terminated"] == []
     stack = f"hm-{deployment_id}"
     assert not [lb for lb in client("elbv2").describe_load_balancers()["LoadBalancers"]
                 if stack in lb["LoadBalancerName"] or deployment_id in lb["LoadBalancerName"]]
     assert client("rds").describe_db_instances()["DBInstances"] == [] or all(
         deployment_id not in d["DBInstanceIdentifier"] for d in client("rds").describe_db_instances()["DBInstances"])
     state_dir = Path(target.state_dir)
+    # Its instances' sandboxes, and any sandbox that ever ran it (its logs carry the deployment id).
     sandboxes = [p for p in (state_dir / "instances").glob("*") if p.is_dir()] if (state_dir / "instances").exists() else []
-    assert sandboxes == []
+    ours = {i["InstanceId"] for i in instances}
+    assert [p for p in sandboxes if p.name in ours or (p / "var" / "log" / "hivemind" / deployment_id).exists()] == []
     for sub in ("rds", "rds-snapshots"):
-        leftovers = list((state_dir / sub).glob("*")) if (state_dir / sub).exists() else []
+        leftovers = [p for p in (state_dir / sub).glob("*") if deployment_id in p.name] if (state_dir / sub).exists() else []
         assert leftovers == [], f"{sub}: {leftovers}"
-    assert _processes_under(str(state_dir / "instances")) == []
+    assert [cmd for iid in ours for cmd in _processes_under(str(state_dir / "instances" / iid))] == []
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hivemind.cli.target import Target
 from hivemind.errors import HiveMindError, InvalidInput
@@ -73,6 +73,8 @@ class Outcome(BaseModel):
     diagnosis: dict[str, Any] | None = None
     what_if: dict[str, Any] | None = None
     local: bool = False
+    auto_fixed_from: str | None = None  # deploy --auto-fix: the failed execution the fixing retry followed
+    logs_seen: int = Field(0, exclude=True)  # log lines shown so far (a follow-up follow starts after them)
 
     @property
     def ok(self) -> bool:
@@ -95,8 +97,32 @@ def deploy(target: Target, repo: str, *, ref: str | None = None, preset: str = "
     dep_id = existing.id if existing else launch.new_deployment_id(repo)
     request = DeployRequest(deployment_id=dep_id, repo=repo, ref=ref, preset=preset,
                             region=region or target.region, what_if=what_if, options=options or DeployOptions())
+    seen = _log_count(store, dep_id)
     arn = launch.start_deploy(sfn, target.deploy_arn, request)
-    return follow(target, dep_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log)
+    outcome = follow(target, dep_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log, seen=seen)
+    if wait and request.options.auto_fix and outcome.execution_status == "FAILED":
+        outcome = _follow_auto_fix(target, outcome, seen, timeout_s=timeout_s, on_log=on_log)
+    return outcome
+
+
+def _log_count(store: Any, deployment_id: str) -> int:
+    """How many log lines the deployment has before an execution starts: progress shows only the new ones."""
+    return len(store.logs(deployment_id))
+
+
+def _follow_auto_fix(target: Target, failed: Outcome, seen: int, *, timeout_s: float,
+                     on_log: Callable[[LogEntry], None] | None) -> Outcome:
+    """``deploy --auto-fix``: when Diagnose started a fixing retry, the user is waiting for that one's end."""
+    store, sfn = _ports(target)
+    started = time.time()
+    logs = store.logs(failed.id)
+    retry_arn = next((e.data["execution"] for e in logs[seen:]  # lines of this deploy only
+                      if e.message.startswith("auto-fix: retrying") and e.data.get("execution")), None)
+    if retry_arn is None:  # nothing fixable, or the retry limit was reached (logged by Diagnose)
+        return failed
+    deploy_arn = _wait_child_execution(sfn, retry_arn, target.deploy_arn, failed.id, started)
+    fixed = follow(target, failed.id, deploy_arn, timeout_s=timeout_s, on_log=on_log, seen=failed.logs_seen)
+    return fixed.model_copy(update={"auto_fixed_from": failed.execution_arn})
 
 
 def retry(target: Target, deployment_id: str, *, fix: bool = False, **kw: Any) -> Outcome:
@@ -112,9 +138,10 @@ def retry(target: Target, deployment_id: str, *, fix: bool = False, **kw: Any) -
             else "there is no diagnosis"
         raise InvalidInput(f"deployment {deployment_id} has nothing HiveMind can fix by itself; {seen}",
                            stage="retry", remediation="Fix it by hand, then `hivemind retry <id>` without --fix.")
+    seen = _log_count(store, deployment_id)
     retry_arn = launch.start_retry(sfn, target.retry_arn, deployment_id, fix=fix)
     deploy_arn = _wait_child_execution(sfn, retry_arn, target.deploy_arn, deployment_id, started)
-    return follow(target, deployment_id, deploy_arn, **kw)
+    return follow(target, deployment_id, deploy_arn, seen=seen, **kw)
 
 
 def rollback(target: Target, deployment_id: str, *, wait: bool = True, timeout_s: float = 3600,
@@ -126,22 +153,24 @@ def rollback(target: Target, deployment_id: str, *, wait: bool = True, timeout_s
         raise InvalidInput(f"deployment {deployment_id} has no earlier successful release to go back to",
                            stage="rollback", remediation="Fix the app and redeploy, or destroy the deployment.")
     request = DeployRequest(deployment_id=deployment_id, region=state.region, preset=state.preset, rollback=True)
+    seen = _log_count(store, deployment_id)
     arn = launch.start_deploy(sfn, target.deploy_arn, request)
-    return follow(target, deployment_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log)
+    return follow(target, deployment_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log, seen=seen)
 
 
 def destroy(target: Target, deployment_id: str, *, wait: bool = True, timeout_s: float = 1800,
             on_log: Callable[[LogEntry], None] | None = None, skip_snapshot: bool = False) -> Outcome:
     store, sfn = _ports(target)
     store.get(deployment_id)
+    seen = _log_count(store, deployment_id)
     arn = launch.start_destroy(sfn, target.destroy_arn, deployment_id, skip_snapshot=skip_snapshot)
-    return follow(target, deployment_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log)
+    return follow(target, deployment_id, arn, wait=wait, timeout_s=timeout_s, on_log=on_log, seen=seen)
 
 
 def follow(target: Target, deployment_id: str, execution_arn: str, *, wait: bool = True, timeout_s: float = 3600,
-           on_log: Callable[[LogEntry], None] | None = None, poll_s: float = 0.2) -> Outcome:
+           on_log: Callable[[LogEntry], None] | None = None, poll_s: float = 0.2, seen: int = 0) -> Outcome:
+    """Wait for the execution (unless ``wait`` is off), passing each log line after the first ``seen`` to ``on_log``."""
     store, sfn = _ports(target)
-    seen = 0
     deadline = time.monotonic() + timeout_s
     while True:
         desc = sfn.describe(execution_arn)
@@ -153,7 +182,7 @@ def follow(target: Target, deployment_id: str, execution_arn: str, *, wait: bool
         if desc["status"] in TERMINAL or not wait or time.monotonic() > deadline:
             break
         time.sleep(poll_s)
-    return _outcome(target, deployment_id, execution_arn, desc, store)
+    return _outcome(target, deployment_id, execution_arn, desc, store).model_copy(update={"logs_seen": seen})
 
 
 def _outcome(target: Target, deployment_id: str, arn: str, desc: dict[str, Any], store: Any) -> Outcome:
