@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=3, ge=0)
     max_repo_size_mb: int = Field(default=200, ge=1)
     work_dir: str = "/tmp/hivemind"
+    # Each wait-loop check (stack, command, health) looks again every SETTLE_STEP_S for up to this
+    # long before the state machine's Wait: what ends just after a check is seen at once, not one
+    # poll interval later. 0 turns it off. A loop's time bound is then polls x (interval + settle).
+    settle_s: float = Field(default=2.0, ge=0, le=10)
     # Set only in the local cloud: the poll interval of wait loops (seconds) can be shortened there.
     poll_interval_s: int | None = Field(default=None, ge=1)
     local: bool = False

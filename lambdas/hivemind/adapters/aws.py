@@ -26,6 +26,11 @@ THROTTLING_CODES = frozenset(
     }
 )
 
+# Every service the control plane's adapters call, but the optional Bedrock reading (the local
+# cloud creates these clients before it reports ready, as a warm Lambda environment has them).
+SERVICES = ("autoscaling", "cloudformation", "cloudwatch", "ec2", "elbv2", "events", "logs", "rds",
+            "resourcegroupstaggingapi", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "stepfunctions")
+
 
 @lru_cache(maxsize=64)
 def client(service: str, region: str | None = None) -> Any:

@@ -125,7 +125,8 @@ def serve(ctx: LocalContext, stop: threading.Event) -> None:
     )
     from werkzeug.serving import make_server
 
-    from hivemind.local import control_plane
+    from hivemind import constants
+    from hivemind.local import control_plane, lambda_runtime
 
     started = time.monotonic()
     owners = _install_adapters()
@@ -154,6 +155,12 @@ def serve(ctx: LocalContext, stop: threading.Event) -> None:
                  report.skipped or "nothing")
         log.info("timing: adapters %.2f s, emulator start %.2f s, bootstrap %.2f s", adapters_s,
                  before_bootstrap - started - adapters_s, time.monotonic() - before_bootstrap)
+        try:
+            warmed = lambda_runtime.warm([constants.handler_path(t) for t in (*constants.TASKS, constants.API_FUNCTION)])
+            log.info("functions warm: handlers imported in %.2f s, clients created in %.2f s",
+                     warmed["handlers"], warmed["clients"])
+        except Exception:  # noqa: BLE001 - an optimisation: each function still loads on its first call
+            log.exception("warming the functions failed; each loads on its first invocation instead")
         if restarts is not None:
             _after_restore(restarts)
         snapshots.save()  # the state as bootstrapped (and reconciled) is on disk before "ready"

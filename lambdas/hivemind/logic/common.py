@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hivemind import constants
 from hivemind.logic.ports import Ports
 from hivemind.models import DeploymentState, DeploymentStatus, LogEntry
+
+T = TypeVar("T")
+SETTLE_STEP_S = 0.25
 
 STAGE_STATUS: dict[str, DeploymentStatus] = {
     "analyze": DeploymentStatus.ANALYZING,
@@ -42,3 +46,18 @@ def log(ports: Ports, deployment_id: str, stage: str, message: str, level: str =
 def _rel(state: DeploymentState) -> str | None:
     return state.release.id if state.release else None
 
+
+def settle(look: Callable[[], T], done: Callable[[T], bool], ports: Ports) -> T:
+    """Look, and while not ``done`` look again every SETTLE_STEP_S for up to ``settings.settle_s``.
+
+    A wait loop's check runs this before it answers "not yet": a command or stack that ends a
+    moment after the first look is seen within a fraction of a second, instead of after the
+    state machine's next Wait (10 s on AWS). It costs a little Lambda time, far under the task
+    timeout; the loop's poll bound still counts Wait cycles.
+    """
+    deadline = ports.clock() + ports.settings.settle_s
+    seen = look()
+    while not done(seen) and ports.clock() + SETTLE_STEP_S <= deadline:
+        ports.sleep(SETTLE_STEP_S)
+        seen = look()
+    return seen

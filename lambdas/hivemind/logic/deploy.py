@@ -7,7 +7,7 @@ import re
 
 from hivemind import constants
 from hivemind.errors import CommandFailed, CommandTimeout, HardeningFailed
-from hivemind.logic.common import enter_stage, log
+from hivemind.logic.common import enter_stage, log, settle
 from hivemind.logic.ports import Ports
 from hivemind.models import DeploymentState
 from hivemind.models.tasks import Poll
@@ -80,7 +80,8 @@ def check_command(
         return Poll(done=True, polls=polls, detail={"command_id": "", "instance_ids": instance_ids, "skipped": True})
     state = ports.store.get(deployment_id)
     bound = state.plan.timeouts.command_polls if state.plan else 90
-    invocations = [ports.commands.invocation(command_id, i) for i in instance_ids]
+    invocations = settle(lambda: [ports.commands.invocation(command_id, i) for i in instance_ids],
+                         lambda invs: all(i.done for i in invs) or any(i.done and not i.ok for i in invs), ports)
     for inv in invocations:
         if inv.done and not inv.ok:
             raise _command_error(phase, inv, command_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -22,6 +24,8 @@ class Ports:
     repos: Any  # hivemind.adapters.repositories (module)
     tagged: Any  # TaggedResources
     extra: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic  # the wait loops' settle (logic.common.settle)
+    sleep: Callable[[float], None] = time.sleep
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hivemind import constants
 from hivemind.errors import StackFailed, StackRecovering, StackTimeout
-from hivemind.logic.common import enter_stage, log
+from hivemind.logic.common import enter_stage, log, settle
 from hivemind.logic.ports import Ports
 from hivemind.models.tasks import Poll
 from hivemind.planning.template import build_template
@@ -63,7 +63,7 @@ def check_stack(deployment_id: str, polls: int, ports: Ports, *, deleting: bool 
     state = ports.store.get(deployment_id)
     name = state.stack_name or (state.plan.stack_name if state.plan else f"hm-{deployment_id}")
     bound = state.plan.timeouts.stack_polls if state.plan else 120
-    status = ports.stacks.status(name)
+    status = settle(lambda: ports.stacks.status(name), lambda st: not st.in_progress, ports)
     if deleting:
         if status.status in {"DOES_NOT_EXIST", "DELETE_COMPLETE"}:
             return Poll(done=True, polls=polls, detail={"status": "DELETE_COMPLETE"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hivemind.errors import HealthCheckFailed
-from hivemind.logic.common import enter_stage, log
+from hivemind.logic.common import enter_stage, log, settle
 from hivemind.logic.ports import Ports
 from hivemind.models.tasks import Poll
 
@@ -13,9 +13,13 @@ def verify(deployment_id: str, polls: int, ports: Ports) -> Poll:
     assert state.plan is not None
     if not state.url:
         raise HealthCheckFailed(f"deployment {deployment_id} has no URL (stack output `Url` missing)")
-    base = state.url.rstrip("/")
-    health = ports.probe.get(base + state.plan.health_path)
-    root = ports.probe.get(base + "/") if health.ok and state.plan.health_path != "/" else health
+    base, health_path = state.url.rstrip("/"), state.plan.health_path
+
+    def look() -> tuple:
+        health = ports.probe.get(base + health_path)
+        return health, (ports.probe.get(base + "/") if health.ok and health_path != "/" else health)
+
+    health, root = settle(look, lambda seen: seen[0].ok and seen[1].ok, ports)
     if health.ok and root.ok:
         log(ports, deployment_id, "verify", f"GET {root.url} -> {root.status} in {root.elapsed_ms:.0f} ms")
         return Poll(done=True, polls=polls, detail={"url": state.url, "status": root.status,

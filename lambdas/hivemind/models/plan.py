@@ -21,7 +21,7 @@ class DatabasePlan(BaseModel):
 
 
 class Timeouts(BaseModel):
-    """Bounds of every wait loop (issue: fail fast). Polls x interval = the bound."""
+    """Bounds of every wait loop (issue: fail fast): polls x (interval + settings.settle_s) bounds the time."""
 
     poll_interval_s: int = Field(default=10, ge=1)
     stack_polls: int = Field(default=120, ge=1)  # 20 min at 10 s
