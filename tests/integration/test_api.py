@@ -168,3 +168,21 @@ def test_openapi_document_lists_every_route() -> None:
     create = doc["paths"]["/deployments"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     schema = doc["components"]["schemas"][create["$ref"].rsplit("/", 1)[-1]]
     assert "repo" in schema["required"] and {"ref", "preset", "what_if", "options"} <= set(schema["properties"])
+
+
+def test_openapi_document_says_202_where_a_route_only_starts_a_workflow() -> None:
+    from hivemind.handlers.api import app
+
+    doc = json.loads(app.get_openapi_json_schema())
+    codes = {(path, method): {c for c in op["responses"] if c.startswith("2")}
+             for path, ops in doc["paths"].items() for method, op in ops.items()}
+    assert codes == {
+        ("/deployments", "post"): {"202"},
+        ("/deployments", "get"): {"200"},
+        ("/deployments/{deployment_id}", "get"): {"200"},
+        ("/deployments/{deployment_id}", "delete"): {"202"},
+        ("/deployments/{deployment_id}/retry", "post"): {"202"},
+        ("/deployments/{deployment_id}/rollback", "post"): {"202"},
+    }
+    started = doc["paths"]["/deployments"]["post"]["responses"]["202"]["content"]["application/json"]["schema"]
+    assert set(doc["components"]["schemas"][started["$ref"].rsplit("/", 1)[-1]]["properties"]) == {"id", "execution_arn"}

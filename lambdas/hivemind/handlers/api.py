@@ -42,7 +42,7 @@ def _workflows() -> Any:
     return default_ports().extra["workflows"]
 
 
-@app.post("/deployments")
+@app.post("/deployments", status_code=202)
 @tracer.capture_method
 def create_deployment(body: CreateDeployment) -> Response[Started]:
     ports = default_ports()
@@ -65,7 +65,7 @@ def get_deployment(deployment_id: DeploymentId) -> dict:
     return default_ports().store.get(deployment_id).model_dump(mode="json")
 
 
-@app.post("/deployments/<deployment_id>/retry")
+@app.post("/deployments/<deployment_id>/retry", status_code=202)
 @tracer.capture_method
 def retry_deployment(deployment_id: DeploymentId, fix: bool = False) -> Response[Started]:
     ports = default_ports()
@@ -80,7 +80,7 @@ def retry_deployment(deployment_id: DeploymentId, fix: bool = False) -> Response
     return Response(status_code=202, content_type=JSON, body=Started(id=deployment_id, execution_arn=arn))
 
 
-@app.post("/deployments/<deployment_id>/rollback")
+@app.post("/deployments/<deployment_id>/rollback", status_code=202)
 @tracer.capture_method
 def rollback_deployment(deployment_id: DeploymentId) -> Response[Started]:
     ports = default_ports()
@@ -93,7 +93,7 @@ def rollback_deployment(deployment_id: DeploymentId) -> Response[Started]:
     return Response(status_code=202, content_type=JSON, body=Started(id=deployment_id, execution_arn=arn))
 
 
-@app.delete("/deployments/<deployment_id>")
+@app.delete("/deployments/<deployment_id>", status_code=202)
 @tracer.capture_method
 def destroy_deployment(deployment_id: DeploymentId, skip_snapshot: bool = False) -> Response[Started]:
     ports = default_ports()
