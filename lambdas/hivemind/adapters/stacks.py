@@ -47,6 +47,12 @@ class StackStatus(BaseModel):
         return self.status.endswith(IN_PROGRESS_SUFFIX)
 
     @property
+    def busy(self) -> bool:
+        """An operation is running on it. REVIEW_IN_PROGRESS is not one: a stack that only holds a
+        change set never executed (a provision that died in between) rests there and takes a new one."""
+        return self.in_progress and self.status != "REVIEW_IN_PROGRESS"
+
+    @property
     def failed(self) -> bool:
         return self.status in FAILED_STATES
 

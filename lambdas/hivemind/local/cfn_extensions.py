@@ -939,6 +939,40 @@ def _patch_stack() -> None:
     _patch_responses()
 
 
+# After a restore: stacks the stopped process was working on. CloudFormation itself would have
+# finished each operation; here it died with the process and nothing will ever advance it, so it
+# ends the way a failed operation ends, and HiveMind's stuck-stack recovery takes it from there.
+INTERRUPTED_OPERATIONS = {
+    "CREATE_IN_PROGRESS": "CREATE_FAILED",
+    "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
+    "DELETE_IN_PROGRESS": "DELETE_FAILED",
+    "UPDATE_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_COMPLETE",
+}
+
+
+def fail_interrupted(reason: str) -> list[str]:
+    """End every stack operation a stopped local cloud left running; returns "name: OLD -> NEW" lines.
+
+    REVIEW_IN_PROGRESS (a change set never executed) is a resting state and stays.
+    """
+    from moto.cloudformation.models import cloudformation_backends
+
+    ended = []
+    for account in list(dict.values(cloudformation_backends)):
+        for backend in list(dict.values(account)):
+            for stack in list(backend.stacks.values()):
+                new = INTERRUPTED_OPERATIONS.get(stack.status)
+                if new is None:
+                    continue
+                ended.append(f"{stack.name}: {stack.status} -> {new}")
+                stack.status, stack.status_reason = new, reason
+                stack._add_stack_event(new, resource_status_reason=reason)
+    return ended
+
+
 def _patch_responses() -> None:
     """DeleteStack's RetainResources and ContinueUpdateRollback, which moto's API layer lacks."""
     from moto.cloudformation.responses import CloudFormationResponse

@@ -199,7 +199,7 @@ def _restore(ctx: LocalContext) -> list[str]:
     restarted once the emulator serves. A snapshot that cannot be loaded stops the start: the
     error names it (``hivemind local down --purge`` forgets it).
     """
-    from hivemind.local import agent, persistence, proxy, rds, sfn_extensions
+    from hivemind.local import agent, cfn_extensions, persistence, proxy, rds, sfn_extensions
 
     started = time.monotonic()
     try:
@@ -210,13 +210,16 @@ def _restore(ctx: LocalContext) -> list[str]:
     loaded_s = time.monotonic() - started
     aborted = sfn_extensions.abort_interrupted(
         "The HiveMind local cloud stopped while this execution ran; its work was interrupted.")
+    stacks = cfn_extensions.fail_interrupted(
+        "The HiveMind local cloud stopped during this stack operation; it did not finish.")
     instances = agent.restore(ctx)
     ports = proxy.restore(ctx)
     databases = rds.restore(ctx)
     log.info("restored %d emulator services in %.2f s (%.2f s with proxies, databases and sandboxes): "
-             "%d instance(s), %d load balancer(s) on ports %s, %d database(s); executions aborted: %s",
+             "%d instance(s), %d load balancer(s) on ports %s, %d database(s); executions aborted: %s; "
+             "stack operations ended: %s",
              len(names), loaded_s, time.monotonic() - started, len(instances), len(ports),
-             sorted(ports.values()), len(databases), aborted or "none")
+             sorted(ports.values()), len(databases), aborted or "none", stacks or "none")
     return instances
 
 

@@ -40,7 +40,8 @@ def _unstick(deployment_id: str, name: str, ports: Ports) -> None:
       returns to its last good template.
     - ROLLBACK_COMPLETE / ROLLBACK_FAILED / CREATE_FAILED: a first create that died; it cannot be
       updated, only deleted and created again (it holds nothing worth keeping).
-    - *_IN_PROGRESS: someone (maybe our own recovery) is still working on it.
+    - *_IN_PROGRESS: someone (maybe our own recovery) is still working on it. REVIEW_IN_PROGRESS
+      (a change set was created, never executed) is not: the next change set starts from it.
     Each case raises StackRecovering: the state machine's Retry runs provision again with backoff
     until the stack is ready (bounded by that Retry's MaxAttempts, about 10 minutes).
     """
@@ -55,7 +56,7 @@ def _unstick(deployment_id: str, name: str, ports: Ports) -> None:
         log(ports, deployment_id, "provision", f"stack {name} was {status.status} (a failed first create): "
             "deleting it to create it again", level="WARNING")
         raise StackRecovering(f"stack {name} is being deleted after a failed create", stage="provision")
-    if status.in_progress:
+    if status.busy:
         raise StackRecovering(f"stack {name} is {status.status}; waiting for it to settle", stage="provision")
 
 

@@ -190,7 +190,9 @@ def test_crash_mid_deploy_marks_it_interrupted_and_retry_completes_it(local: Clo
     assert code == 0 and printed["error"]["type"] == "ExecutionInterrupted", printed
 
     code, retried = local.cli("retry", deployment_id, "--local")
-    assert code == 0 and retried["status"] == "succeeded", retried
+    assert code == 0 and retried["status"] == "succeeded", json.dumps(
+        {"retried": retried, "logs": local.cli("logs", deployment_id, "--local")[1].get("stage_logs", [])[-15:]},
+        indent=1, default=str)
     assert _answers(retried["url"], "Hello from flask-hello")
     _destroy_leaves_nothing(local, deployment_id)
 

@@ -122,7 +122,9 @@ def test_timer_reminds_and_leaves_the_deployment(tmp_path: Path) -> None:
         event = wait_for(reminder, timeout=300, what=f"a Cleanup Reminder for {dep_id}", interval=0.5)
         assert event["detail-type"] == constants.EV_CLEANUP_REMINDER and event["source"] == constants.EVENT_SOURCE
         assert event["detail"]["action"] == "remind" and f"hivemind destroy {dep_id}" in event["detail"]["remediation"]
-        assert not _schedule_exists(dep_id)
+        # ActionAfterCompletion DELETE: the schedule goes once it has fired (just after the event, as on AWS).
+        wait_for(lambda: not _schedule_exists(dep_id), timeout=30, what=f"the schedule of {dep_id} to be deleted",
+                 interval=0.2)
         store, _ = commands._ports(target)
         assert store.get(dep_id).status is DeploymentStatus.FAILED  # reminded, not destroyed
         assert _timer_executions(target, dep_id) == []

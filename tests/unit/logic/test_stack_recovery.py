@@ -82,7 +82,9 @@ def planned() -> DeploymentState:
     ("UPDATE_ROLLBACK_FAILED", ("continue", None)),
     ("ROLLBACK_COMPLETE", ("delete", None)),
     ("ROLLBACK_FAILED", ("delete", None)),
+    ("CREATE_FAILED", ("delete", None)),
     ("UPDATE_ROLLBACK_IN_PROGRESS", None),
+    ("CREATE_IN_PROGRESS", None),
 ])
 def test_provision_unsticks_the_stack_before_applying(planned: DeploymentState, status: str, call: Any) -> None:
     stacks = FakeStacks([status])
@@ -93,7 +95,8 @@ def test_provision_unsticks_the_stack_before_applying(planned: DeploymentState, 
     assert ("apply", planned.plan.stack_name) not in stacks.calls
 
 
-@pytest.mark.parametrize("status", ["DOES_NOT_EXIST", "UPDATE_ROLLBACK_COMPLETE", "CREATE_COMPLETE"])
+@pytest.mark.parametrize("status", ["DOES_NOT_EXIST", "UPDATE_ROLLBACK_COMPLETE", "CREATE_COMPLETE",
+                                    "REVIEW_IN_PROGRESS"])  # a change set created, never executed
 def test_provision_applies_when_the_stack_can_take_a_change_set(planned: DeploymentState, status: str) -> None:
     stacks = FakeStacks([status])
     poll = prov.provision(planned.id, "exec-1", _ports(stacks, planned))
