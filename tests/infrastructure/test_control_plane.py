@@ -17,6 +17,7 @@ from stacks.constructs.api import ROUTES
 from stacks.constructs.events import AUDITED_EVENTS
 from stacks.constructs.workflows import asl_placeholders, expected_placeholders
 from stacks.permissions import TASK_CAPABILITIES, Cap
+from stacks.template_refs import refs
 
 ALL_FUNCTIONS = (*hc.TASKS, hc.API_FUNCTION)
 
@@ -53,20 +54,6 @@ def _role_of_function(template: dict[str, Any], function_name: str) -> str:
     raise AssertionError(f"no function named {function_name}")
 
 
-def _refs(value: Any) -> set[str]:
-    """Logical ids referenced (Ref / GetAtt) anywhere inside a value."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        if "Ref" in value and isinstance(value["Ref"], str):
-            found.add(value["Ref"])
-        if "Fn::GetAtt" in value:
-            found.add(value["Fn::GetAtt"][0])
-        for v in value.values():
-            found |= _refs(v)
-    elif isinstance(value, list):
-        for v in value:
-            found |= _refs(v)
-    return found
 
 
 def _logical_id(synth, cfn_type: str, **props: Any) -> str:
@@ -111,20 +98,20 @@ def test_each_machine_invokes_exactly_its_own_functions(synth, workflow: str) ->
     invoked = set()
     for owner, stmt in _identity_statements(tpl):
         if owner == role and "lambda:InvokeFunction" in _as_list(stmt["Action"]):
-            invoked |= {function_ids[x] for x in _refs(stmt["Resource"]) if x in function_ids}
-            assert all(_refs(r) for r in _as_list(stmt["Resource"])), "invoke on a non-function resource"
+            invoked |= {function_ids[x] for x in refs(stmt["Resource"]) if x in function_ids}
+            assert all(refs(r) for r in _as_list(stmt["Resource"])), "invoke on a non-function resource"
     assert invoked == {hc.function_name(t) for t in hc.WORKFLOW_TASKS[workflow]}
     # Substitution values are those functions' ARNs, and extras the other machines' ARNs.
     subs = machine["DefinitionSubstitutions"]
     for task in hc.WORKFLOW_TASKS[workflow]:
-        assert _refs(subs[hc.placeholder(task)]) == {
+        assert refs(subs[hc.placeholder(task)]) == {
             next(lid for lid, n in function_ids.items() if n == hc.function_name(task))}
 
 
 def test_only_retry_may_start_deploy(synth) -> None:
     deploy_id = _logical_id(synth, "AWS::StepFunctions::StateMachine", StateMachineName="hivemind-deploy")
     starters = {owner for owner, stmt in _identity_statements(synth.template_json)
-                if "states:StartExecution" in _as_list(stmt["Action"]) and deploy_id in _refs(stmt["Resource"])}
+                if "states:StartExecution" in _as_list(stmt["Action"]) and deploy_id in refs(stmt["Resource"])}
     retry_role = next(r["Properties"]["RoleArn"]["Fn::GetAtt"][0]
                       for r in synth.resources("AWS::StepFunctions::StateMachine").values()
                       if r["Properties"]["StateMachineName"] == "hivemind-retry")
@@ -183,7 +170,7 @@ def test_only_stack_tasks_pass_the_cloudformation_role(synth) -> None:
     for task in ALL_FUNCTIONS:
         role = _role_of_function(synth.template_json, hc.function_name(task))
         for owner, stmt in _identity_statements(synth.template_json):
-            if owner == role and "iam:PassRole" in _as_list(stmt["Action"]) and cfn_role in _refs(stmt["Resource"]):
+            if owner == role and "iam:PassRole" in _as_list(stmt["Action"]) and cfn_role in refs(stmt["Resource"]):
                 assert stmt["Condition"]["StringEquals"]["iam:PassedToService"] == "cloudformation.amazonaws.com"
                 passers.add(task)
     expected = {t for t, caps in TASK_CAPABILITIES.items() if Cap.STACK_PROVISION in caps}
@@ -327,7 +314,7 @@ def test_cleanup_timer_prerequisites(synth) -> None:
     role_id = next(lid for lid in synth.resources("AWS::IAM::Role") if "CleanupSchedulerRole" in lid)
     passers = {t for t in ALL_FUNCTIONS for owner, s in _identity_statements(synth.template_json)
                if owner == _role_of_function(synth.template_json, hc.function_name(t))
-               and "iam:PassRole" in _as_list(s["Action"]) and role_id in _refs(s["Resource"])}
+               and "iam:PassRole" in _as_list(s["Action"]) and role_id in refs(s["Resource"])}
     assert passers == {"record-failure"}
 
 
@@ -352,7 +339,7 @@ def test_api_routes_with_iam_auth_and_validation(synth) -> None:
     for (method, path), props in routes.items():
         assert props["AuthorizationType"] == "AWS_IAM", (method, path)
         assert props["Integration"]["Type"] == "AWS_PROXY"
-        assert api_fn in _refs(props["Integration"]["Uri"])
+        assert api_fn in refs(props["Integration"]["Uri"])
         assert "RequestValidatorId" in props
         if "{id}" in path:
             assert props["RequestParameters"] == {"method.request.path.id": True}
